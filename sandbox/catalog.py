@@ -1,0 +1,98 @@
+"""The resource table: the only place the Push API's resources are named.
+
+A row says where a resource lives, which object node its body carries, which target it
+publishes to and how its result data is made. Its dotted ``name`` is used everywhere:
+the schema file (``schemas/<name>.json``), the example body
+(``fixtures/requests/<name>.json``), journal entries and fault patterns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sandbox import fabricate
+from sandbox.fabricate import ResultFactory
+
+PUSH_PREFIX = "/push/identities/{token}/"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a request names the page, group, board ... it publishes to.
+
+    ``kind`` is the identity's list (``pages``, ``groups``, ``companies``, ``boards``,
+    ``playlists``); the id is read from the path parameter ``param`` or the node key ``key``.
+    """
+
+    kind: str
+    key: str | None = None
+    param: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    path: str
+    node: str
+    result: ResultFactory
+    target: Target | None = None
+    creates: str | None = None
+    deprecated: bool = False
+    asynchronous: bool = False
+
+    @property
+    def provider(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def route(self) -> str:
+        """The aiohttp route pattern, ``{token}`` and path parameters included."""
+        return PUSH_PREFIX + self.path
+
+
+PAGE = Target("pages", key="id")
+GROUP = Target("groups", key="id")
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # Facebook: the three profile resources are deprecated since 2018-08-01 (spec §4).
+    Endpoint("facebook.post", "facebook/post.json", "post", fabricate.facebook_post, deprecated=True),
+    Endpoint("facebook.picture", "facebook/picture.json", "picture", fabricate.facebook_picture, deprecated=True),
+    Endpoint("facebook.video", "facebook/video.json", "video", fabricate.facebook_video, deprecated=True),
+    Endpoint("facebook.group.post", "facebook/group/post.json", "group", fabricate.facebook_post, GROUP),
+    Endpoint("facebook.group.picture", "facebook/group/picture.json", "group", fabricate.facebook_picture, GROUP),
+    Endpoint("facebook.group.video", "facebook/group/video.json", "group", fabricate.facebook_video, GROUP),
+    Endpoint("facebook.page.post", "facebook/page/post.json", "page", fabricate.facebook_post, PAGE),
+    Endpoint("facebook.page.picture", "facebook/page/picture.json", "page", fabricate.facebook_picture, PAGE),
+    Endpoint("facebook.page.video", "facebook/page/video.json", "page", fabricate.facebook_video, PAGE),
+    # LinkedIn
+    Endpoint("linkedin.post", "linkedin/post.json", "post", fabricate.linkedin_post),
+    Endpoint(
+        "linkedin.company.post", "linkedin/company/post.json", "post", fabricate.linkedin_post,
+        Target("companies", key="company"),
+    ),
+    # Pinterest
+    Endpoint(
+        "pinterest.board.pin", "pinterest/board/{board_id}/pin.json", "pin", fabricate.pinterest_pin,
+        Target("boards", param="board_id"),
+    ),
+    Endpoint(
+        "pinterest.pin", "pinterest/pin.json", "pin", fabricate.pinterest_pin,
+        Target("boards", key="board"),
+    ),
+    Endpoint("pinterest.board", "pinterest/board.json", "board", fabricate.pinterest_board, creates="boards"),
+    # Twitter
+    Endpoint("twitter.post", "twitter/post.json", "post", fabricate.twitter_post),
+    Endpoint("twitter.picture", "twitter/picture.json", "picture", fabricate.twitter_picture),
+    Endpoint("twitter.video", "twitter/video.json", "video", fabricate.twitter_video, asynchronous=True),
+    # YouTube
+    Endpoint("youtube.video", "youtube/video.json", "video", fabricate.youtube_video, asynchronous=True),
+    Endpoint(
+        "youtube.playlist.video", "youtube/playlist/{playlist_id}/video.json", "video",
+        fabricate.youtube_playlist_item, Target("playlists", param="playlist_id"),
+    ),
+    Endpoint("youtube.playlist", "youtube/playlist.json", "playlist", fabricate.youtube_playlist, creates="playlists"),
+    Endpoint("youtube.channel.section", "youtube/channel/section.json", "section", fabricate.youtube_channel_section),
+)
+
+BY_NAME: dict[str, Endpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+PROVIDERS: tuple[str, ...] = ("facebook", "linkedin", "pinterest", "twitter", "youtube")

@@ -1,0 +1,74 @@
+"""The error tree: every refusal is a value carrying its HTTP status and its OneAll ``info``.
+
+::
+
+    SandboxError                  a problem of the sandbox itself (bad settings, bad files)
+    ├── SettingsError             a flag, env variable or file the user gave is unusable
+    └── RequestError              a request is refused; becomes the OneAll error envelope
+        ├── BadRequest            400  body not JSON, wrong node, invalid keys
+        ├── Unauthorized          401  missing or wrong site keys
+        ├── Forbidden             403  wrong provider, no consent, deprecated resource
+        ├── NotFound              404  unknown path, identity or target
+        ├── MethodNotAllowed      405  anything but POST on a push path
+        ├── PayloadTooLarge       413  body over --max-body
+        └── ProviderError         any status a fault rule chooses (429, 5xx ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class SandboxError(Exception):
+    """Base of everything the sandbox raises on purpose."""
+
+
+class SettingsError(SandboxError):
+    """A setting (flag, env variable, file) cannot be used; the message says which and why."""
+
+
+class RequestError(SandboxError):
+    """A refused request: the middleware turns it into an error envelope with ``status``."""
+
+    status: int = 400
+
+    def __init__(
+        self,
+        info: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(info)
+        self.info = info
+        if status is not None:
+            self.status = status
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class BadRequest(RequestError):
+    status = 400
+
+
+class Unauthorized(RequestError):
+    status = 401
+
+
+class Forbidden(RequestError):
+    status = 403
+
+
+class NotFound(RequestError):
+    status = 404
+
+
+class MethodNotAllowed(RequestError):
+    status = 405
+
+
+class PayloadTooLarge(RequestError):
+    status = 413
+
+
+class ProviderError(RequestError):
+    """A failure with a status chosen by the caller (fault rules, rate limits)."""
