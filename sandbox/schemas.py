@@ -1,0 +1,522 @@
+"""Request bodies checked against ``schemas/<name>.json``, fast when valid, worded when not."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import fastjsonschema
+
+from sandbox.datafiles import data_path
+from sandbox.errors import BadRequest, SettingsError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+# jsonschema ships no type information; its validator and errors are used as ``Any``.
+_ValidationError = Any
+
+DEFS_FILE = "_defs.json"
+
+# The path part of a URL (query and fragment excluded): what an image extension is read from.
+_URL_PATH = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*([^?#]*)")
+
+_TYPE_PHRASES: dict[str, str] = {
+    "string": "a string",
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "number": "a number",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+
+# Which error of a key wins when a key breaks several rules: one sentence per key.
+_KEY_PRIORITY: dict[str, int] = {
+    "type": 0,
+    "anyOf": 1,
+    "oneOf": 1,
+    "enum": 2,
+    "minLength": 3,
+    "maxLength": 4,
+    "pattern": 5,
+    "minimum": 6,
+    "maximum": 6,
+    "minItems": 7,
+    "maxItems": 7,
+}
+
+_SHOWN_CHARS = 60
+
+# Twitter counts every link as 23 characters; the shortest link ("a.co") has 4.
+_LINK_SURPLUS = 23 - 4
+_CACHED_TWEET_CHARS = 1024
+
+
+class SchemaMissing(SettingsError):
+    """A resource name has no ``schemas/<name>.json`` file."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ImageRule:
+    key: str
+    extensions: frozenset[str]
+    expected: str
+
+
+@dataclass(slots=True)
+class _Entry:
+    name: str
+    node: str
+    schema: dict[str, Any]
+    check: Callable[[object], object]
+    images: tuple[_ImageRule, ...]
+    tweets: tuple[tuple[str, int], ...]
+    slow: Any = field(default=None)
+
+
+class Validators:
+    """One compiled validator per resource name; see :meth:`validate`."""
+
+    def __init__(self, entries: Mapping[str, _Entry]) -> None:
+        self._entries: dict[str, _Entry] = dict(entries)
+
+    @classmethod
+    def load(
+        cls,
+        names: Iterable[str],
+        *,
+        allow_unknown_keys: bool = False,
+        directory: Path | None = None,
+    ) -> Validators:
+        """Read and compile the schema of every name; raise :class:`SchemaMissing` for a gap."""
+        folder = directory if directory is not None else data_path("schemas")
+        shared = _read_defs(folder / DEFS_FILE)
+        entries: dict[str, _Entry] = {}
+        for name in names:
+            if name in entries:
+                continue
+            path = folder / f"{name}.json"
+            if not path.is_file():
+                raise SchemaMissing(f"no schema for resource {name}: expected the file {path}")
+            schema = _read_json(path)
+            entries[name] = _compile(name, path, schema, shared, allow_unknown_keys)
+        return cls(entries)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    def node(self, name: str) -> str:
+        """The object node key the schema of ``name`` expects under ``request.push``."""
+        return self._entries[name].node
+
+    def validate(self, name: str, body: object) -> dict[str, Any]:
+        """Return the object node dict (body["request"]["push"][node]); raise BadRequest whose
+        info lists EVERY problem."""
+        entry = self._entries[name]
+        try:
+            entry.check(body)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise BadRequest(_explain(entry, body, str(exc))) from None
+        node = cast("dict[str, Any]", cast("dict[str, Any]", body)["request"]["push"][entry.node])
+        for rule in entry.images:
+            value = node.get(rule.key)
+            if value.__class__ is str and _image_problem(rule, value) is not None:
+                raise BadRequest(_explain(entry, body, ""))
+        for key, limit in entry.tweets:
+            value = node.get(key)
+            if value.__class__ is str and _tweet_length(value, limit) is not None:
+                raise BadRequest(_explain(entry, body, ""))
+        return node
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"cannot read the schema file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"the schema file {path} must hold a JSON object")
+    return data
+
+
+def _read_defs(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    defs = _read_json(path).get("$defs", {})
+    if not isinstance(defs, dict):
+        raise SettingsError(f"the $defs of {path} must be a JSON object")
+    return defs
+
+
+def _compile(
+    name: str,
+    path: Path,
+    schema: dict[str, Any],
+    shared: Mapping[str, Any],
+    allow_unknown_keys: bool,
+) -> _Entry:
+    schema = copy.deepcopy(schema)
+    own = schema.setdefault("$defs", {})
+    for key, value in shared.items():
+        own.setdefault(key, copy.deepcopy(value))
+    try:
+        push = schema["properties"]["request"]["properties"]["push"]
+        (node,) = push["required"]
+        node_schema = push["properties"][node]
+        properties: dict[str, Any] = node_schema.get("properties", {})
+    except (KeyError, TypeError, ValueError):
+        raise SettingsError(
+            f"the schema file {path} must describe "
+            '{"request": {"push": {"<node>": {...}}}} with exactly one required node'
+        ) from None
+    if allow_unknown_keys:
+        node_schema.pop("additionalProperties", None)
+    images: list[_ImageRule] = []
+    tweets: list[tuple[str, int]] = []
+    for key, sub in properties.items():
+        image = _custom(schema, sub, "x-image-url")
+        if image is not None:
+            if not isinstance(image, dict) or not isinstance(image.get("expected"), str):
+                raise SettingsError(f"{path}: x-image-url of {key} needs extensions and expected")
+            extensions = frozenset(str(ext).lower() for ext in image.get("extensions", ()))
+            images.append(_ImageRule(key, extensions, image["expected"]))
+        tweet = _custom(schema, sub, "x-tweet-length")
+        if tweet is not None:
+            if not isinstance(tweet, int):
+                raise SettingsError(f"{path}: x-tweet-length of {key} must be an integer")
+            tweets.append((key, tweet))
+    try:
+        check = fastjsonschema.compile(
+            schema, use_default=False, use_formats=False, detailed_exceptions=False
+        )
+    except fastjsonschema.JsonSchemaDefinitionException as exc:
+        raise SettingsError(f"the schema file {path} is not a usable schema: {exc}") from None
+    return _Entry(name, node, schema, check, tuple(images), tuple(tweets))
+
+
+def _custom(root: Mapping[str, Any], sub: object, keyword: str) -> object:
+    """The value of an ``x-`` keyword on a property schema, following local ``$ref`` links."""
+    seen = 0
+    while isinstance(sub, dict) and seen < 16:
+        if keyword in sub:
+            return cast("object", sub[keyword])
+        ref = sub.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return None
+        sub = root
+        for part in ref[2:].split("/"):
+            sub = sub.get(part) if isinstance(sub, dict) else None
+        seen += 1
+    return None
+
+
+# --- the custom checks -----------------------------------------------------------------------
+
+
+def _extension(url: str) -> str:
+    match = _URL_PATH.match(url)
+    path = match.group(1) if match else url.split("?", 1)[0].split("#", 1)[0]
+    _, dot, extension = path.rpartition("/")[2].rpartition(".")
+    return extension.lower() if dot else ""
+
+
+def _image_problem(rule: _ImageRule, url: str) -> str | None:
+    """The refused extension of an image URL, or None when the path may name an image."""
+    extension = _extension(url)
+    if not extension or extension in rule.extensions:
+        return None
+    return extension
+
+
+def _tweet_length(text: str, limit: int) -> int | None:
+    """The weighted length of a tweet over ``limit``, or None when it fits.
+
+    twitter-text is exact but slow (about 0.6 ms with a link), so it is asked only when cheap
+    bounds cannot decide: a character weighs at most 2, an ASCII one exactly 1, and a link
+    (which holds at least one dot) counts 23 whatever its length, so at most
+    ``_LINK_SURPLUS`` more than its own characters.
+    """
+    if text.isascii():
+        dots = text.count(".")
+        if len(text) + _LINK_SURPLUS * dots <= limit:
+            return None
+        if not dots:
+            return len(text)
+    elif len(text) * 2 <= limit and "." not in text:
+        return None
+    weighted = _weighted_length(text) if len(text) <= _CACHED_TWEET_CHARS else _parse(text)
+    return weighted if weighted > limit else None
+
+
+def _parse(text: str) -> int:
+    parse_tweet = importlib.import_module("twitter_text").parse_tweet
+    return int(parse_tweet(text).weightedLength)
+
+
+# Clients often send the same message again (retries, benchmarks): remember recent answers.
+_weighted_length = functools.lru_cache(maxsize=512)(_parse)
+
+
+# --- wording ---------------------------------------------------------------------------------
+
+
+def _arrow(path: Iterable[object]) -> str:
+    return "[" + "->".join(str(part) for part in path) + "]"
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "JSON null"
+    return "a JSON " + _kind(value).split(" ", 1)[1]
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a " + type(value).__name__
+
+
+def _show(value: object) -> str:
+    """The value as JSON, long strings cut after 60 characters."""
+    if isinstance(value, str):
+        if len(value) > _SHOWN_CHARS:
+            value = value[:_SHOWN_CHARS] + "…"
+        return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
+
+
+def _got(value: object) -> str:
+    if value == "" and isinstance(value, str):
+        return "an empty string"
+    if isinstance(value, str | bool | int | float):
+        return f"{_kind(value)} ({_show(value)})"
+    return _kind(value)
+
+
+def _expected(schema: Mapping[str, Any]) -> str:
+    phrase = schema.get("x-expected")
+    if isinstance(phrase, str):
+        return phrase
+    kinds = schema.get("type")
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if isinstance(kinds, list) and kinds:
+        return " or ".join(_TYPE_PHRASES.get(str(kind), str(kind)) for kind in kinds)
+    return "valid"
+
+
+def _key_message(error: _ValidationError) -> str:
+    where = _arrow(error.absolute_path)
+    value = error.instance
+    rule = error.validator_value
+    keyword = error.validator
+    if keyword in ("type", "anyOf", "oneOf"):
+        return f"{where} must be {_expected(error.schema)}, got {_got(value)}"
+    if keyword == "enum":
+        allowed = ", ".join(str(item) for item in rule)
+        return f"{where} must be one of {allowed}, got {_show(value)}"
+    if keyword == "minLength":
+        if rule == 1:
+            return f"{where} must not be empty"
+        return f"{where} must be at least {rule} characters, got {len(value)}"
+    if keyword == "maxLength":
+        return f"{where} must be at most {rule} characters, got {len(value)}"
+    if keyword == "pattern":
+        return f"{where} must be {_expected(error.schema)}, got {_show(value)}"
+    if keyword == "minimum":
+        return f"{where} must be at least {rule}, got {_show(value)}"
+    if keyword == "maximum":
+        return f"{where} must be at most {rule}, got {_show(value)}"
+    if keyword == "minItems":
+        return f"{where} must hold at least {rule} items, got {len(value)}"
+    if keyword == "maxItems":
+        return f"{where} must hold at most {rule} items, got {len(value)}"
+    return f"{where} is invalid: {error.message}"
+
+
+def _example(node: str) -> str:
+    return '{"request": {"push": {"' + node + '": {...}}}}'
+
+
+def _explain(entry: _Entry, body: object, fallback: str) -> str:
+    """Every problem of a refused body, in OneAll's arrow notation, joined with "; "."""
+    node = entry.node
+    if not isinstance(body, dict):
+        return (
+            f"The request body must be a JSON object of the form {_example(node)}, "
+            f"got {_json_kind(body)}"
+        )
+    if entry.slow is None:
+        entry.slow = importlib.import_module("jsonschema").Draft202012Validator(entry.schema)
+    # (rank, position) orders the sentences: envelope, node, keys as sent, missing keys, anyOf.
+    problems: list[tuple[tuple[int, int], str]] = []
+    by_key: dict[tuple[object, ...], tuple[int, tuple[int, int], str]] = {}
+    instance: dict[str, Any] = {}
+    request = body.get("request")
+    if isinstance(request, dict) and isinstance(request.get("push"), dict):
+        found = request["push"].get(node)
+        if isinstance(found, dict):
+            instance = found
+    order = {key: index for index, key in enumerate(instance)}
+    node_path = ("request", "push", node)
+
+    for error in entry.slow.iter_errors(body):
+        path = tuple(error.absolute_path)
+        keyword = error.validator
+        value = error.instance
+        if len(path) < 3 or path[:3] != node_path:
+            message = _envelope_message(node, path, str(keyword), value)
+            if message is not None:
+                problems.append(((0, 0), message))
+            continue
+        if len(path) == 3:
+            problems.extend(_node_messages(node, str(keyword), error, order))
+            continue
+        key = str(path[3])
+        priority = _KEY_PRIORITY.get(str(keyword), 9)
+        held = by_key.get(path)
+        if held is None or priority < held[0]:
+            by_key[path] = (priority, (2, order.get(key, len(order))), _key_message(error))
+
+    for held in by_key.values():
+        problems.append((held[1], held[2]))
+
+    broken = {str(path[3]) for path in by_key}
+    problems.extend(_custom_messages(entry, instance, order, broken))
+
+    if not problems:
+        return f"The request body is invalid: {fallback or 'unknown problem'}"
+    problems.sort(key=lambda item: item[0])
+    unique = dict.fromkeys(message for _, message in problems)
+    return "; ".join(unique)
+
+
+def _envelope_message(
+    node: str, path: tuple[object, ...], keyword: str, value: object
+) -> str | None:
+    expected = f"expected {_example(node)}"
+    if path == ():
+        if keyword == "required":
+            return f"[request] is missing: {expected}"
+        if keyword == "type":
+            return f"The request body must be a JSON object of the form {_example(node)}, got " + (
+                _json_kind(value)
+            )
+    elif path == ("request",):
+        if keyword == "type":
+            return f"[request] must be an object, got {_kind(value)}"
+        if keyword == "required":
+            return f"[request->push] is missing: {expected}"
+    elif path == ("request", "push"):
+        sent = list(value) if isinstance(value, dict) else []
+        if keyword == "type":
+            return f"[request->push] must be an object, got {_kind(value)}"
+        if keyword == "required":
+            others = ", ".join(str(key) for key in sent) if sent else "no node"
+            return (
+                f"[request->push->{node}] is missing: this resource expects a {node} node, "
+                f"got {others}"
+            )
+        if keyword == "additionalProperties":
+            if node not in sent:
+                return None  # said by the "required" sentence
+            return f"[request->push] must hold only the {node} node, got " + ", ".join(
+                str(key) for key in sent
+            )
+    return f"{_arrow(path) if path else 'The request body'} is invalid: {keyword}"
+
+
+def _node_messages(
+    node: str, keyword: str, error: _ValidationError, order: Mapping[str, int]
+) -> list[tuple[tuple[int, int], str]]:
+    where = _arrow(("request", "push", node))
+    value = error.instance
+    if keyword == "type":
+        return [((1, 0), f"{where} must be an object, got {_kind(value)}")]
+    if not isinstance(value, dict):
+        return []
+    if keyword == "required":
+        required = [str(key) for key in error.validator_value]
+        return [
+            ((3, index), f"{_arrow(('request', 'push', node, key))} is required")
+            for index, key in enumerate(required)
+            if key not in value
+        ]
+    if keyword == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return [
+            (
+                (2, order.get(key, 0)),
+                f"{_arrow(('request', 'push', node, key))} is not a key of {node}; "
+                f"allowed keys: {', '.join(allowed)}",
+            )
+            for key in value
+            if key not in allowed
+        ]
+    if keyword in ("anyOf", "oneOf"):
+        names = [
+            str(key)
+            for option in error.validator_value
+            if isinstance(option, dict)
+            for key in option.get("required", ())
+        ]
+        return [((4, 0), f"{where} needs at least one of {', '.join(names)}")]
+    return [((1, 1), f"{where} is invalid: {error.message}")]
+
+
+def _custom_messages(
+    entry: _Entry, instance: Mapping[str, Any], order: Mapping[str, int], broken: set[str]
+) -> list[tuple[tuple[int, int], str]]:
+    """The x-image-url and x-tweet-length problems of keys the schema found no fault with."""
+    node_path = ("request", "push", entry.node)
+    problems: list[tuple[tuple[int, int], str]] = []
+    for rule in entry.images:
+        value = instance.get(rule.key)
+        if rule.key in broken or not isinstance(value, str):
+            continue
+        extension = _image_problem(rule, value)
+        if extension is not None:
+            shown = extension if len(extension) <= 10 else extension[:10] + "…"
+            problems.append(
+                (
+                    (2, order[rule.key]),
+                    f"{_arrow((*node_path, rule.key))} must point to {rule.expected}, "
+                    f"got a .{shown} file",
+                )
+            )
+    for key, limit in entry.tweets:
+        value = instance.get(key)
+        if key in broken or not isinstance(value, str):
+            continue
+        weighted = _tweet_length(value, limit)
+        if weighted is not None:
+            problems.append(
+                (
+                    (2, order[key]),
+                    f"{_arrow((*node_path, key))} must be at most {limit} characters as Twitter "
+                    f"counts them (links count 23, wide characters 2), got {weighted}",
+                )
+            )
+    return problems
