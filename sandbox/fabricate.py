@@ -1,0 +1,402 @@
+"""Result data: provider ID shapes and locations, one small factory per object kind.
+
+Every factory takes a :class:`Push` (what one accepted request says) and returns the
+``result.data`` node: ``provider`` and ``object`` first, then ``<object>_id``,
+``<object>_location`` where the network gives the object a public page, and ``post_id`` /
+``post_location`` where a post is created (spec §4). The shapes follow the networks (spec §5)
+so that client code validating ids or parsing locations behaves as it would live.
+
+Randomness is per identity: each identity draws from its own :class:`IdSource`, seeded from
+``"<seed>:<token>"``, so with a seed the results of one identity do not depend on what other
+identities do in between. Without a seed every run differs.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import unicodedata
+import zlib
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+    from sandbox.identities import Identity
+
+# Twitter's snowflake epoch, 2010-11-04T01:42:54.657Z, in ms (spec §5).
+TWITTER_EPOCH_MS = 1288834974657
+# Where a seeded identity's virtual clock starts: 2026-01-01T00:00:00Z, in ms.
+VIRTUAL_START_MS = 1767225600000
+# Each id a seeded identity makes moves its virtual clock forward by 1 to this many ms.
+VIRTUAL_MAX_STEP_MS = 5000
+# Twitter user ids are snowflakes too; auto-registered users "joined" in this window.
+_USER_JOINED_MS = (1546300800000, 1735689600000)  # 2019-01-01 .. 2025-01-01: 19 digits
+
+FACEBOOK_ID_DIGITS = 16  # Facebook object ids are 15-17 digits; 16 is today's common length.
+LINKEDIN_SHARE_DIGITS = 19
+PINTEREST_ID_DIGITS = 18
+
+_POW10 = tuple(10**n for n in range(21))
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+@cache
+def _faker() -> Faker:
+    """One Faker instance, built on first use: importing Faker costs a noticeable start-up."""
+    from faker import Faker
+
+    return Faker("en_US")
+
+
+def slug(text: str, separator: str = "-") -> str:
+    """ASCII lowercase words joined by ``separator``, as Pinterest board URLs and handles use."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _SLUG_JUNK.sub(separator, ascii_text.lower()).strip(separator)
+
+
+def _snowflake(ms: int, worker: int, sequence: int) -> str:
+    return str(((ms - TWITTER_EPOCH_MS) << 22) | (worker << 12) | sequence)
+
+
+def snowflake_parts(snowflake: str | int) -> tuple[int, int, int]:
+    """``(ms since the Unix epoch, worker, sequence)`` of a Twitter id: to read ids back."""
+    value = int(snowflake)
+    return (value >> 22) + TWITTER_EPOCH_MS, (value >> 12) & 0x3FF, value & 0xFFF
+
+
+def twitter_worker(token: str) -> int:
+    """The 10 worker bits of an identity: stable, so two identities' ids rarely collide."""
+    return zlib.crc32(token.encode()) & 0x3FF
+
+
+class IdSource:
+    """One identity's source of ids. Seeded, it is reproducible and its clock is virtual."""
+
+    __slots__ = ("_ms", "_random", "_sequence", "_virtual", "worker")
+
+    def __init__(self, token: str, seed: int | None, stream: str = "") -> None:
+        # A str seed is hashed deterministically by random.Random (unlike hash()).
+        self._random = (
+            random.Random(f"{seed}:{token}{stream}") if seed is not None else random.Random()
+        )
+        self._virtual = seed is not None
+        self._ms = VIRTUAL_START_MS if self._virtual else 0
+        self._sequence = 0
+        self.worker = twitter_worker(token)
+
+    def digits(self, n: int) -> str:
+        """``n`` decimal digits, no leading zero (the networks' numeric ids)."""
+        return str(self._random.randrange(_POW10[n - 1], _POW10[n]))
+
+    def hex_digits(self, n: int) -> str:
+        """``n`` uppercase hexadecimal digits (a YouTube playlist item's suffix)."""
+        return f"{self._random.getrandbits(4 * n):0{n}X}"
+
+    def alphabet(self, n: int, chars: str) -> str:
+        """``n`` characters drawn from ``chars``."""
+        return "".join(self._random.choices(chars, k=n))
+
+    def base64url(self, nbytes: int) -> str:
+        """``nbytes`` random bytes in URL-safe base64 without padding: YouTube's id alphabet.
+
+        8 bytes give a video id (11 characters), 16 a channel id body (22), 24 a playlist id
+        body (32); the last character then carries only the bits YouTube's do.
+        """
+        data = self._random.getrandbits(nbytes * 8).to_bytes(nbytes, "big")
+        return urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def snowflake(self) -> str:
+        """A 19-digit Twitter id, strictly greater than this identity's previous one.
+
+        Seeded, the clock starts at 2026-01-01 and steps 1 to 5000 ms per id; unseeded, it is
+        the real clock, held back from going backwards. The sequence counts per identity; if
+        it wraps within one millisecond, the next millisecond is borrowed.
+        """
+        sequence = (self._sequence + 1) & 0xFFF
+        if self._virtual:
+            self._ms += self._random.randint(1, VIRTUAL_MAX_STEP_MS)
+        else:
+            now = time.time_ns() // 1_000_000
+            if now > self._ms:
+                self._ms = now
+            elif sequence == 0:
+                self._ms += 1
+        self._sequence = sequence
+        return _snowflake(self._ms, self.worker, sequence)
+
+    def user_snowflake(self) -> str:
+        """A Twitter user id: a snowflake from some moment the user joined, before today."""
+        ms = self._random.randrange(*_USER_JOINED_MS)
+        return _snowflake(ms, self.worker, self._random.getrandbits(12))
+
+
+class Fabricator:
+    """Hands out each identity's :class:`IdSource`, made on first use and kept per token."""
+
+    __slots__ = ("_seed", "_sources")
+
+    def __init__(self, seed: int | None) -> None:
+        self._seed = seed
+        self._sources: dict[str, IdSource] = {}
+
+    @property
+    def seed(self) -> int | None:
+        return self._seed
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart from ``seed``: every identity starts its sequence again on next use."""
+        self._seed = seed
+        self._sources.clear()
+
+    def ids(self, identity: Identity) -> IdSource:
+        source = self._sources.get(identity.token)
+        if source is None:
+            source = self._sources[identity.token] = IdSource(identity.token, self._seed)
+        return source
+
+    def forget(self, token: str) -> None:
+        """Drop a token's source, so memory stays bounded when identities come and go."""
+        self._sources.pop(token, None)
+
+
+@dataclass(slots=True)
+class Push:
+    """What a result factory sees of one accepted request."""
+
+    identity: Identity
+    node: Mapping[str, Any]
+    params: Mapping[str, str]
+    ids: IdSource
+
+
+ResultFactory = Callable[[Push], dict[str, Any]]
+
+
+# --- Facebook ------------------------------------------------------------------------------
+# Posts are "<owner>_<number>" where the owner is the page or group published to (its id is
+# the node's "id"), else the user. Locations: posts and videos under the owner, pictures by
+# photo.php (the URL Facebook itself prints for a photo id).
+
+_FACEBOOK = "https://www.facebook.com/"
+_FACEBOOK_PHOTO = "https://www.facebook.com/photo.php?fbid="
+
+
+def _facebook_owner(push: Push) -> str:
+    owner = push.node.get("id")
+    return str(owner if owner is not None else push.identity.user["id"])
+
+
+def _facebook_add_post(data: dict[str, Any], owner: str, ids: IdSource) -> dict[str, Any]:
+    number = ids.digits(FACEBOOK_ID_DIGITS)
+    data["post_id"] = f"{owner}_{number}"
+    data["post_location"] = f"{_FACEBOOK}{owner}/posts/{number}"
+    return data
+
+
+def facebook_post(push: Push) -> dict[str, Any]:
+    return _facebook_add_post(
+        {"provider": "facebook", "object": "post"}, _facebook_owner(push), push.ids
+    )
+
+
+def facebook_picture(push: Push) -> dict[str, Any]:
+    picture_id = push.ids.digits(FACEBOOK_ID_DIGITS)
+    data = {
+        "provider": "facebook",
+        "object": "picture",
+        "picture_id": picture_id,
+        "picture_location": _FACEBOOK_PHOTO + picture_id,
+    }
+    if push.node.get("create_post", True):
+        _facebook_add_post(data, _facebook_owner(push), push.ids)
+    return data
+
+
+def facebook_video(push: Push) -> dict[str, Any]:
+    owner = _facebook_owner(push)
+    video_id = push.ids.digits(FACEBOOK_ID_DIGITS)
+    data = {
+        "provider": "facebook",
+        "object": "video",
+        "video_id": video_id,
+        "video_location": f"{_FACEBOOK}{owner}/videos/{video_id}/",
+    }
+    if push.node.get("create_post", True):
+        _facebook_add_post(data, owner, push.ids)
+    return data
+
+
+# --- LinkedIn ------------------------------------------------------------------------------
+
+
+def linkedin_post(push: Push) -> dict[str, Any]:
+    urn = "urn:li:share:" + push.ids.digits(LINKEDIN_SHARE_DIGITS)
+    return {
+        "provider": "linkedin",
+        "object": "post",
+        "post_id": urn,
+        "post_location": f"https://www.linkedin.com/feed/update/{urn}/",
+    }
+
+
+# --- Pinterest -----------------------------------------------------------------------------
+
+
+def _pinterest_user(identity: Identity) -> str:
+    user = identity.user
+    return str(user.get("screen_name") or user["id"])
+
+
+def pinterest_pin(push: Push) -> dict[str, Any]:
+    pin_id = push.ids.digits(PINTEREST_ID_DIGITS)
+    return {
+        "provider": "pinterest",
+        "object": "pin",
+        "pin_id": pin_id,
+        "pin_location": f"https://www.pinterest.com/pin/{pin_id}/",
+    }
+
+
+def pinterest_board(push: Push) -> dict[str, Any]:
+    """Also returns ``board_name``: the new board becomes a target known by its name."""
+    name = str(push.node["name"])
+    board_slug = slug(name) or "board"
+    return {
+        "provider": "pinterest",
+        "object": "board",
+        "board_id": push.ids.digits(PINTEREST_ID_DIGITS),
+        "board_location": (
+            f"https://www.pinterest.com/{_pinterest_user(push.identity)}/{board_slug}/"
+        ),
+        "board_name": name,
+    }
+
+
+# --- Twitter -------------------------------------------------------------------------------
+# Media (pictures, videos) have no public page until attached to a tweet: no location. An
+# unattached picture expires after 24 h (spec §4): said the way Twitter's media API says it.
+
+MEDIA_EXPIRES_AFTER_SECS = 86400
+
+
+def twitter_post(push: Push) -> dict[str, Any]:
+    post_id = push.ids.snowflake()
+    # Twitter's own link for a tweet whose author's handle is not known: /i/web/status/<id>.
+    screen_name = push.identity.user.get("screen_name") or "i/web"
+    return {
+        "provider": "twitter",
+        "object": "post",
+        "post_id": post_id,
+        "post_location": f"https://twitter.com/{screen_name}/status/{post_id}",
+    }
+
+
+def twitter_picture(push: Push) -> dict[str, Any]:
+    return {
+        "provider": "twitter",
+        "object": "picture",
+        "picture_id": push.ids.snowflake(),
+        "expires_after_secs": MEDIA_EXPIRES_AFTER_SECS,
+    }
+
+
+def twitter_video(push: Push) -> dict[str, Any]:
+    return {
+        "provider": "twitter",
+        "object": "video",
+        "video_id": push.ids.snowflake(),
+        "processing_status": "queued",
+    }
+
+
+# --- YouTube -------------------------------------------------------------------------------
+# Video ids are 64 bits, channel ids "UC" + 128 bits, playlist ids "PL" + 192 bits, all in
+# URL-safe base64. A playlist item id is the base64 of "<playlist id>.<16 hex digits>"; a
+# channel section id is "<channel id>.<11 characters>", as the YouTube Data API returns them.
+
+
+def youtube_video(push: Push) -> dict[str, Any]:
+    video_id = push.ids.base64url(8)
+    return {
+        "provider": "youtube",
+        "object": "video",
+        "video_id": video_id,
+        "video_location": f"https://www.youtube.com/watch?v={video_id}",
+        "processing_status": "queued",
+    }
+
+
+def youtube_playlist_item(push: Push) -> dict[str, Any]:
+    playlist_id = str(push.params["playlist_id"])
+    item = f"{playlist_id}.{push.ids.hex_digits(16)}"
+    return {
+        "provider": "youtube",
+        "object": "playlist_item",
+        "playlist_item_id": urlsafe_b64encode(item.encode()).rstrip(b"=").decode(),
+        "playlist_id": playlist_id,
+        "video_id": str(push.node["video_id"]),
+    }
+
+
+def youtube_playlist(push: Push) -> dict[str, Any]:
+    playlist_id = "PL" + push.ids.base64url(24)
+    return {
+        "provider": "youtube",
+        "object": "playlist",
+        "playlist_id": playlist_id,
+        "playlist_location": f"https://www.youtube.com/playlist?list={playlist_id}",
+    }
+
+
+def youtube_channel_section(push: Push) -> dict[str, Any]:
+    identity = push.identity
+    channel = identity.channel or identity.user
+    return {
+        "provider": "youtube",
+        "object": "section",
+        "section_id": f"{channel['id']}.{push.ids.base64url(8)}",
+    }
+
+
+# --- Automatically registered identities ---------------------------------------------------
+
+# How each network spells a handle made from a person's name (as in fixtures/identities.json).
+_HANDLE_SEPARATOR = {"facebook": ".", "linkedin": "-"}
+_TWITTER_HANDLE_MAX = 15
+_LINKEDIN_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def make_user(provider: str, token: str, seed: int | None) -> dict[str, Any]:
+    """A user record for an identity registered on first use: ``id``, ``name``, ``screen_name``
+    and, for YouTube, ``channel_title``. The same ``(seed, token)`` always gives the same user;
+    it draws from its own stream so the identity's result ids are unaffected."""
+    ids = IdSource(token, seed, ":user")
+    if provider == "facebook":
+        user_id = "1000" + ids.digits(11)  # profile ids made since 2009: 15 digits, "1000..."
+    elif provider == "twitter":
+        user_id = ids.user_snowflake()
+    elif provider == "pinterest":
+        user_id = ids.digits(PINTEREST_ID_DIGITS)
+    elif provider == "linkedin":
+        user_id = ids.alphabet(10, _LINKEDIN_ID_CHARS)
+    elif provider == "youtube":
+        user_id = "UC" + ids.base64url(16)
+    else:
+        raise ValueError(f"unknown provider {provider!r}")
+
+    fake = _faker()
+    fake.seed_instance(ids.hex_digits(16))
+    name = f"{fake.first_name()} {fake.last_name()}"
+    screen_name = slug(name, _HANDLE_SEPARATOR.get(provider, ""))
+    if provider == "twitter":
+        screen_name = screen_name[:_TWITTER_HANDLE_MAX]
+    user: dict[str, Any] = {"id": user_id, "name": name, "screen_name": screen_name}
+    if provider == "youtube":
+        user["channel_title"] = fake.catch_phrase().title()
+    return user
