@@ -49,49 +49,121 @@ class Endpoint:
         """The aiohttp route pattern, ``{token}`` and path parameters included."""
         return PUSH_PREFIX + self.path
 
+    @property
+    def display_path(self) -> str:
+        """The path as documentation writes it, e.g. ``.../pinterest/board/<board_id>/pin.json``."""
+        return self.route.replace("{token}", "<identity_token>").replace("{", "<").replace("}", ">")
+
 
 PAGE = Target("pages", key="id")
 GROUP = Target("groups", key="id")
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     # Facebook: the three profile resources are deprecated since 2018-08-01 (spec §4).
-    Endpoint("facebook.post", "facebook/post.json", "post", fabricate.facebook_post, deprecated=True),
-    Endpoint("facebook.picture", "facebook/picture.json", "picture", fabricate.facebook_picture, deprecated=True),
-    Endpoint("facebook.video", "facebook/video.json", "video", fabricate.facebook_video, deprecated=True),
-    Endpoint("facebook.group.post", "facebook/group/post.json", "group", fabricate.facebook_post, GROUP),
-    Endpoint("facebook.group.picture", "facebook/group/picture.json", "group", fabricate.facebook_picture, GROUP),
-    Endpoint("facebook.group.video", "facebook/group/video.json", "group", fabricate.facebook_video, GROUP),
-    Endpoint("facebook.page.post", "facebook/page/post.json", "page", fabricate.facebook_post, PAGE),
-    Endpoint("facebook.page.picture", "facebook/page/picture.json", "page", fabricate.facebook_picture, PAGE),
-    Endpoint("facebook.page.video", "facebook/page/video.json", "page", fabricate.facebook_video, PAGE),
+    Endpoint(
+        "facebook.post", "facebook/post.json", "post", fabricate.facebook_post, deprecated=True
+    ),
+    Endpoint(
+        "facebook.picture",
+        "facebook/picture.json",
+        "picture",
+        fabricate.facebook_picture,
+        deprecated=True,
+    ),
+    Endpoint(
+        "facebook.video", "facebook/video.json", "video", fabricate.facebook_video, deprecated=True
+    ),
+    Endpoint(
+        "facebook.group.post", "facebook/group/post.json", "group", fabricate.facebook_post, GROUP
+    ),
+    Endpoint(
+        "facebook.group.picture",
+        "facebook/group/picture.json",
+        "group",
+        fabricate.facebook_picture,
+        GROUP,
+    ),
+    Endpoint(
+        "facebook.group.video",
+        "facebook/group/video.json",
+        "group",
+        fabricate.facebook_video,
+        GROUP,
+    ),
+    Endpoint(
+        "facebook.page.post", "facebook/page/post.json", "page", fabricate.facebook_post, PAGE
+    ),
+    Endpoint(
+        "facebook.page.picture",
+        "facebook/page/picture.json",
+        "page",
+        fabricate.facebook_picture,
+        PAGE,
+    ),
+    Endpoint(
+        "facebook.page.video", "facebook/page/video.json", "page", fabricate.facebook_video, PAGE
+    ),
     # LinkedIn
     Endpoint("linkedin.post", "linkedin/post.json", "post", fabricate.linkedin_post),
     Endpoint(
-        "linkedin.company.post", "linkedin/company/post.json", "post", fabricate.linkedin_post,
+        "linkedin.company.post",
+        "linkedin/company/post.json",
+        "post",
+        fabricate.linkedin_post,
         Target("companies", key="company"),
     ),
     # Pinterest
     Endpoint(
-        "pinterest.board.pin", "pinterest/board/{board_id}/pin.json", "pin", fabricate.pinterest_pin,
+        "pinterest.board.pin",
+        "pinterest/board/{board_id}/pin.json",
+        "pin",
+        fabricate.pinterest_pin,
         Target("boards", param="board_id"),
     ),
     Endpoint(
-        "pinterest.pin", "pinterest/pin.json", "pin", fabricate.pinterest_pin,
+        "pinterest.pin",
+        "pinterest/pin.json",
+        "pin",
+        fabricate.pinterest_pin,
         Target("boards", key="board"),
     ),
-    Endpoint("pinterest.board", "pinterest/board.json", "board", fabricate.pinterest_board, creates="boards"),
+    Endpoint(
+        "pinterest.board",
+        "pinterest/board.json",
+        "board",
+        fabricate.pinterest_board,
+        creates="boards",
+    ),
     # Twitter
     Endpoint("twitter.post", "twitter/post.json", "post", fabricate.twitter_post),
     Endpoint("twitter.picture", "twitter/picture.json", "picture", fabricate.twitter_picture),
-    Endpoint("twitter.video", "twitter/video.json", "video", fabricate.twitter_video, asynchronous=True),
-    # YouTube
-    Endpoint("youtube.video", "youtube/video.json", "video", fabricate.youtube_video, asynchronous=True),
     Endpoint(
-        "youtube.playlist.video", "youtube/playlist/{playlist_id}/video.json", "video",
-        fabricate.youtube_playlist_item, Target("playlists", param="playlist_id"),
+        "twitter.video", "twitter/video.json", "video", fabricate.twitter_video, asynchronous=True
     ),
-    Endpoint("youtube.playlist", "youtube/playlist.json", "playlist", fabricate.youtube_playlist, creates="playlists"),
-    Endpoint("youtube.channel.section", "youtube/channel/section.json", "section", fabricate.youtube_channel_section),
+    # YouTube
+    Endpoint(
+        "youtube.video", "youtube/video.json", "video", fabricate.youtube_video, asynchronous=True
+    ),
+    Endpoint(
+        "youtube.playlist.video",
+        "youtube/playlist/{playlist_id}/video.json",
+        "video",
+        fabricate.youtube_playlist_item,
+        Target("playlists", param="playlist_id"),
+    ),
+    Endpoint(
+        "youtube.playlist",
+        "youtube/playlist.json",
+        "playlist",
+        fabricate.youtube_playlist,
+        creates="playlists",
+    ),
+    Endpoint(
+        "youtube.channel.section",
+        "youtube/channel/section.json",
+        "section",
+        fabricate.youtube_channel_section,
+    ),
 )
 
 BY_NAME: dict[str, Endpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from sandbox.errors import Forbidden, NotFound, SettingsError
 
 TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
 
@@ -24,3 +33,218 @@ class Identity:
     playlists: list[dict[str, Any]] = field(default_factory=list)
     channel: dict[str, Any] | None = None
     origin: str = "fixture"
+
+    @property
+    def targets(self) -> dict[str, list[dict[str, Any]]]:
+        return {kind: getattr(self, kind) for kind in TARGET_KINDS}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "provider": self.provider,
+            "consent": self.consent,
+            "user": self.user,
+            **{kind: targets for kind, targets in self.targets.items() if targets},
+            **({"channel": self.channel} if self.channel else {}),
+            "origin": self.origin,
+        }
+
+    def find_target(self, kind: str, target_id: str) -> dict[str, Any] | None:
+        """The page, group, company, board or playlist named by ``target_id``.
+
+        Boards are also found as ``<screen_name>/<slug>`` or by slug, as the legacy pin path sends.
+        """
+        targets: list[dict[str, Any]] = getattr(self, kind)
+        for target in targets:
+            if target["id"] == target_id:
+                return target
+            slug = target.get("slug")
+            if slug and target_id in (slug, f"{self.user.get('screen_name')}/{slug}"):
+                return target
+        return None
+
+
+PROVIDER_NAMES = {
+    "facebook": "Facebook",
+    "linkedin": "LinkedIn",
+    "pinterest": "Pinterest",
+    "twitter": "Twitter",
+    "youtube": "YouTube",
+}
+TARGET_NOUNS = {
+    "pages": "page",
+    "groups": "group",
+    "companies": "company",
+    "boards": "board",
+    "playlists": "playlist",
+}
+_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_IDENTITY_KEYS = frozenset({"token", "provider", "consent", "user", "channel", *TARGET_KINDS})
+
+
+def identity_from(data: object, where: str, *, token: str, origin: str) -> Identity:
+    """Build an Identity from JSON data; ``where`` prefixes every complaint (file and index, or
+    the control plane's JSON pointer) so the user knows what to fix."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: an identity must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - _IDENTITY_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(_IDENTITY_KEYS))
+        raise ValueError(f"{where}: unknown key {', '.join(unknown)}; allowed: {allowed}")
+    provider = data.get("provider")
+    if provider not in PROVIDER_NAMES:
+        raise ValueError(
+            f"{where}/provider: must be one of {', '.join(PROVIDER_NAMES)}, got {provider!r}"
+        )
+    consent = data.get("consent", True)
+    if not isinstance(consent, bool):
+        raise ValueError(f"{where}/consent: must be true or false, got {consent!r}")
+    user = data.get("user", {})
+    if not isinstance(user, dict):
+        raise ValueError(f"{where}/user: must be an object with id, name, screen_name")
+    targets: dict[str, list[dict[str, Any]]] = {}
+    for kind in TARGET_KINDS:
+        items = data.get(kind, [])
+        if not isinstance(items, list):
+            raise ValueError(f"{where}/{kind}: must be a list of objects with id and name")
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), (str, int)):
+                raise ValueError(f"{where}/{kind}/{index}: must be an object with an id")
+        targets[kind] = [dict(item, id=str(item["id"])) for item in items]
+    channel = data.get("channel")
+    if channel is not None and not isinstance(channel, dict):
+        raise ValueError(f"{where}/channel: must be an object with id and title")
+    return Identity(
+        token=token,
+        provider=provider,
+        user=dict(user),
+        consent=consent,
+        channel=dict(channel) if channel else None,
+        origin=origin,
+        **targets,
+    )
+
+
+def read_identities_file(path: Path) -> list[dict[str, Any]]:
+    """The ``identities`` list of a JSON file; SettingsError with the file name on any problem."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"cannot read identities file {path}: {error.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise SettingsError(f"identities file {path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("identities"), list):
+        raise SettingsError(
+            f'identities file {path} must hold {{"identities": [ ... ]}}, one object per identity'
+        )
+    return list(data["identities"])
+
+
+class IdentityStore:
+    """Known identities: the start-up ones, those registered at run time, and (unless strict)
+    UUIDs seen for the first time, registered automatically and forgotten oldest first."""
+
+    def __init__(
+        self,
+        startup: Sequence[Mapping[str, Any]],
+        *,
+        source: str,
+        strict: bool,
+        max_auto: int,
+        make_user: Callable[[str, str], dict[str, Any]],
+        on_forget: Callable[[str], None] = lambda token: None,
+    ) -> None:
+        self.strict = strict
+        self._startup = [dict(item) for item in startup]
+        self._source = source
+        self._max_auto = max_auto
+        self._make_user = make_user
+        self._on_forget = on_forget
+        self._known: dict[str, Identity] = {}
+        self._auto: OrderedDict[str, Identity] = OrderedDict()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start-up identities, their targets as first loaded."""
+        self._known = {}
+        self._auto = OrderedDict()
+        for index, item in enumerate(self._startup):
+            where = f"{self._source}: identities/{index}"
+            token = item.get("token")
+            if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+                raise SettingsError(f"{where}/token: must be a lowercase UUID, got {token!r}")
+            if token in self._known:
+                raise SettingsError(f"{where}/token: {token} is listed twice")
+            try:
+                identity = identity_from(copy.deepcopy(item), where, token=token, origin="fixture")
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
+            self._known[token] = identity
+
+    def all(self) -> list[Identity]:
+        return [*self._known.values(), *self._auto.values()]
+
+    def first_of(self, provider: str) -> Identity | None:
+        """The first start-up identity of a provider that may publish (for banners and docs)."""
+        for identity in self._known.values():
+            if identity.provider == provider and identity.consent:
+                return identity
+        return None
+
+    def register(self, data: object) -> Identity:
+        """An identity posted to the control plane; ValueError names the bad key."""
+        token = data.get("token") if isinstance(data, dict) else None
+        if token is None:
+            token = str(uuid.uuid4())
+        elif not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            raise ValueError(f"/token: must be a lowercase UUID, got {token!r}")
+        identity = identity_from(data, "", token=token, origin="registered")
+        if not identity.user:
+            identity.user = self._make_user(identity.provider, token)
+        self._auto.pop(token, None)
+        self._known[token] = identity
+        return identity
+
+    def resolve(self, token: str, provider: str) -> Identity:
+        """The identity allowed to publish to ``provider``, or the refusal the live API gives."""
+        identity = self._known.get(token) or self._auto.get(token)
+        if identity is None:
+            identity = self._auto_register(token, provider)
+        if identity.provider != provider:
+            raise Forbidden(
+                f"The identity {token} is a {PROVIDER_NAMES[identity.provider]} identity and "
+                f"cannot publish to {PROVIDER_NAMES[provider]}: use a {PROVIDER_NAMES[provider]} "
+                "identity_token for this resource"
+            )
+        if not identity.consent:
+            raise Forbidden(
+                f"The identity {token} has not granted the permission to publish: the user must "
+                f"reconnect the {PROVIDER_NAMES[provider]} account and accept publishing"
+            )
+        return identity
+
+    def _auto_register(self, token: str, provider: str) -> Identity:
+        if not _TOKEN.fullmatch(token):
+            raise NotFound(
+                f"No identity found for the identity_token {token!r}: identity tokens are "
+                "lowercase UUIDs (8-4-4-4-12 hex digits)"
+            )
+        if self.strict:
+            raise NotFound(
+                f"No identity found for the identity_token {token}: register it first "
+                "(POST /__sandbox/identities) or run without --strict-identities"
+            )
+        identity = Identity(token, provider, self._make_user(provider, token), origin="auto")
+        self._auto[token] = identity
+        if len(self._auto) > self._max_auto:
+            forgotten, _ = self._auto.popitem(last=False)
+            self._on_forget(forgotten)
+        return identity
+
+
+def describe_targets(identity: Identity, kind: str) -> str:
+    """``104582931357924 (Analytical Engines Ltd), ...`` or ``none``, for refusals."""
+    targets = getattr(identity, kind)
+    if not targets:
+        return "none"
+    return ", ".join(f"{target['id']} ({target.get('name', '')})" for target in targets)
