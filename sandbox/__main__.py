@@ -1,0 +1,97 @@
+"""The ``oneall-sandbox`` command: flags -> Settings -> serve until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from sandbox import __version__
+from sandbox.catalog import ENDPOINTS
+from sandbox.config import add_options, settings_from
+from sandbox.errors import SettingsError
+
+DESCRIPTION = """\
+An offline emulator of the OneAll Push API. It serves the 20 push resources (and the legacy
+pinterest/pin.json path) at the same URLs as https://<subdomain>.api.oneall.com, with the same
+HTTP Basic authentication, envelope, status codes and error wording, and fabricates realistic
+provider ids (tweet snowflakes, Facebook post ids, YouTube video ids ...).
+
+With no options it listens on http://127.0.0.1:8080 with built-in site keys and one identity
+per provider, printed at start-up. Every option can also be set by the environment variable
+shown in its help (flags win); booleans take 1/0/true/false/yes/no."""
+
+EPILOG = """\
+examples:
+  oneall-sandbox                         start on 127.0.0.1:8080 with the built-in defaults
+  oneall-sandbox --port 0 --seed 42      a free port, reproducible ids
+  oneall-sandbox --strict-identities --identities my-identities.json
+  SANDBOX_PORT=9000 oneall-sandbox -q    configure by environment, log warnings only
+  oneall-sandbox --list                  print the resource table
+
+control plane: GET /__sandbox/health, GET and POST /__sandbox/identities"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oneall-sandbox",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_options(parser)
+    parser.add_argument("--list", action="store_true", help="print the resource table and exit")
+    parser.add_argument("--version", action="version", version=f"oneall-sandbox {__version__}")
+    return parser
+
+
+def resource_table() -> str:
+    rows = [("RESOURCE", "POST PATH", "NODE", "NOTE")]
+    for endpoint in ENDPOINTS:
+        note = (
+            "deprecated" if endpoint.deprecated else "asynchronous" if endpoint.asynchronous else ""
+        )
+        rows.append((endpoint.name, endpoint.display_path, endpoint.node, note))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    return (
+        "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+            + "  "
+            + row[3]
+            for row in rows
+        ).rstrip()
+        + "\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    namespace = parser.parse_args(argv)
+    if namespace.list:
+        sys.stdout.write(resource_table())
+        return 0
+    try:
+        settings = settings_from(namespace, os.environ)
+    except SettingsError as error:
+        parser.exit(2, f"oneall-sandbox: error: {error}\n")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    from sandbox.server import serve
+
+    try:
+        asyncio.run(serve(settings, stop_signals=(signal.SIGINT, signal.SIGTERM)))
+    except SettingsError as error:
+        sys.stderr.write(f"oneall-sandbox: error: {error}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
