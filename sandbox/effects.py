@@ -1,0 +1,120 @@
+"""What a fired fault rule does to the HTTP exchange: wait, refuse, break or dribble."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from sandbox import envelope
+from sandbox.errors import ProviderError
+from sandbox.faults import Fault
+from sandbox.identities import PROVIDER_NAMES
+
+HTML_PAGES = {
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+class Shutdown:
+    """Cut short every injected wait when the server stops, so nothing outlives it."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep; False when the wait was cut short by a shutdown."""
+        if seconds <= 0:
+            return not self.event.is_set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), seconds)
+            return False
+        return True
+
+
+def info_of(fault: Fault, provider: str, default: str) -> str:
+    return (fault.info or default).replace("{provider}", PROVIDER_NAMES.get(provider, provider))
+
+
+def reset_connection(request: web.Request) -> web.Response:
+    """Close the TCP connection with no response; aiohttp writes nothing to a closed one."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=200)
+
+
+async def before_answer(
+    fault: Fault, request: web.Request, provider: str, shutdown: Shutdown
+) -> web.StreamResponse | None:
+    """Apply the rule up to the answer: a response (or raised refusal) that replaces the normal
+    one, or None to let the pipeline answer normally (delay, slow body)."""
+    delay = fault.delay_ms + (random.uniform(0, fault.jitter_ms) if fault.jitter_ms else 0)
+    if delay:
+        await shutdown.sleep(delay / 1000)
+    effect = fault.effect
+    if effect == "error":
+        assert fault.status is not None
+        raise ProviderError(
+            info_of(fault, provider, "Injected failure"), status=fault.status, headers=fault.headers
+        )
+    if effect == "hang":
+        await shutdown.sleep(fault.max_ms / 1000)
+        if fault.status is None:
+            return reset_connection(request)
+        raise ProviderError(
+            info_of(fault, provider, "The request timed out"),
+            status=fault.status,
+            headers=fault.headers,
+        )
+    if effect == "reset":
+        return reset_connection(request)
+    if effect == "empty":
+        return web.Response(status=200, body=b"", headers=fault.headers)
+    if effect == "malformed":
+        whole = envelope.success(request.path, {"provider": provider})
+        return web.Response(
+            status=200,
+            body=whole[: len(whole) // 2],
+            content_type="application/json",
+            headers=fault.headers,
+        )
+    if effect == "html":
+        status = fault.status or 502
+        title = f"{status} {HTML_PAGES[status]}"
+        page = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+        return web.Response(
+            status=status, text=page, content_type="text/html", headers=fault.headers
+        )
+    return None
+
+
+async def dribble(
+    request: web.Request,
+    body: bytes,
+    fault: Fault,
+    headers: Mapping[str, str],
+    shutdown: Shutdown,
+) -> web.StreamResponse:
+    """The normal answer, in ``chunks`` pieces spread over ``duration_ms`` (with its length)."""
+    response = web.StreamResponse(status=200, headers={**headers, **fault.headers})
+    response.content_type = "application/json"
+    response.content_length = len(body)
+    await response.prepare(request)
+    pieces = max(1, min(fault.chunks, len(body)))
+    step = -(-len(body) // pieces)
+    pause = fault.duration_ms / 1000 / pieces
+    for start in range(0, len(body), step):
+        await response.write(body[start : start + step])
+        if start + step < len(body):
+            await shutdown.sleep(pause)
+    await response.write_eof()
+    return response

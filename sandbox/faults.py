@@ -1,0 +1,369 @@
+"""Fault rules: which requests fail, when, and how — one type for files, the control plane,
+the ``X-Sandbox-Fault`` header and Python.
+
+A rule *matches* a request when its patterns fit (counted in ``matched``); it *fires* when,
+in addition, its ``after`` is used up, its ``times`` is not, and its dice say yes (counted in
+``fired``). Rules are tried in the order they were armed; the first that fires wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import random
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import SettingsError
+
+EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
+HTML_STATUSES = (502, 503, 504)
+DEFAULT_HANG_MS = 30_000
+
+# Each preset is a rule that looks like the real thing; ``{provider}`` becomes the network's
+# name when the rule fires. (status, what it emulates) are documented in the README's table.
+PRESETS: dict[str, dict[str, Any]] = {
+    "rate_limited": {
+        "effect": "error",
+        "status": 429,
+        "info": "Too many requests: the API rate limit of this site has been exceeded, "
+        "retry after the delay given in the Retry-After header",
+        "headers": {"Retry-After": "60"},
+    },
+    "invalid_credentials": {
+        "effect": "error",
+        "status": 401,
+        "info": "Invalid API credentials: the public key or the private key does not match "
+        "this site's keys",
+    },
+    "identity_not_found": {
+        "effect": "error",
+        "status": 404,
+        "info": "No identity found for this identity_token: the user may have removed the "
+        "connection to {provider}",
+    },
+    "no_publish_consent": {
+        "effect": "error",
+        "status": 403,
+        "info": "The identity has not granted the permission to publish: the user must "
+        "reconnect the {provider} account and accept publishing",
+    },
+    "provider_token_expired": {
+        "effect": "error",
+        "status": 403,
+        "info": "The {provider} access token of this identity has expired or has been revoked: "
+        "the user must reconnect the {provider} account",
+    },
+    "provider_refused": {
+        "effect": "error",
+        "status": 403,
+        "info": "The provider {provider} has refused the request or answered unexpectedly",
+    },
+    "duplicate_post": {
+        "effect": "error",
+        "status": 403,
+        "info": "The provider {provider} has refused the request: the content duplicates a "
+        "recent publication of this identity",
+    },
+    "media_too_large": {
+        "effect": "error",
+        "status": 400,
+        "info": "The media file is too large: {provider} accepts pictures of at most 5 MB",
+    },
+    "media_unsupported": {
+        "effect": "error",
+        "status": 400,
+        "info": "The media file has an unsupported format: {provider} accepts jpeg, bmp, png, "
+        "gif and tiff pictures",
+    },
+    "quota_exceeded": {
+        "effect": "error",
+        "status": 403,
+        "info": "The provider {provider} has refused the request: the daily upload quota of "
+        "this channel has been exceeded",
+    },
+    "server_error": {
+        "effect": "error",
+        "status": 500,
+        "info": "An internal error occurred while processing the request, please try again",
+    },
+    "maintenance": {
+        "effect": "error",
+        "status": 502,
+        "info": "The OneAll API is temporarily down for maintenance, please try again later",
+    },
+    "overloaded": {
+        "effect": "error",
+        "status": 503,
+        "info": "The OneAll API is temporarily overloaded, please try again later",
+    },
+    "timeout": {
+        "effect": "hang",
+        "max_ms": DEFAULT_HANG_MS,
+        "status": 504,
+        "info": "The request to {provider} timed out",
+    },
+    "connection_reset": {"effect": "reset"},
+    "malformed_response": {"effect": "malformed"},
+}
+
+_MATCH_KEYS = ("resource", "identity", "provider", "after", "times", "probability")
+_EFFECT_KEYS = (
+    "status", "info", "headers", "delay_ms", "jitter_ms", "max_ms", "chunks", "duration_ms",
+)  # fmt: skip
+ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect"})
+
+
+class FaultSpecError(ValueError):
+    """A rule that cannot be armed; the message names the key and where it was written."""
+
+
+@dataclass(slots=True)
+class Fault:
+    """One armed rule, with its counters."""
+
+    id: int
+    effect: str
+    resource: str = "*"
+    identity: str | None = None
+    provider: str | None = None
+    after: int = 0
+    times: int | None = None
+    probability: float = 1.0
+    preset: str | None = None
+    status: int | None = None
+    info: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_ms: int = 0
+    jitter_ms: int = 0
+    max_ms: int = DEFAULT_HANG_MS
+    chunks: int = 10
+    duration_ms: int = 2_000
+    source: str = "api"
+    matched: int = 0
+    fired: int = 0
+
+    def matches(self, resource: str, provider: str, identity: str) -> bool:
+        return (
+            (self.identity is None or self.identity == identity)
+            and (self.provider is None or self.provider == provider)
+            and (self.resource == "*" or fnmatch.fnmatchcase(resource, self.resource))
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _check_int(rule: Mapping[str, Any], key: str, where: str, low: int, high: int) -> None:
+    value = rule.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise FaultSpecError(
+            f"{where}{key}: must be a whole number from {low} to {high}, got {value!r}"
+        )
+
+
+def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault:
+    """Check a rule as written and make it a Fault; ``where`` locates it for the message
+    (``faults.toml: rules[2].`` or ``/rules/2/``)."""
+    if not isinstance(spec, Mapping):
+        raise FaultSpecError(f"{where.rstrip('./')}: a rule must be an object, got {spec!r}")
+    unknown = sorted(set(spec) - ALLOWED_KEYS)
+    if unknown:
+        raise FaultSpecError(
+            f"{where}{unknown[0]}: unknown key; a rule takes {', '.join(sorted(ALLOWED_KEYS))}"
+        )
+    rule: dict[str, Any] = {}
+    preset = spec.get("preset")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise FaultSpecError(
+                f"{where}preset: unknown preset {preset!r}; presets: {', '.join(PRESETS)}"
+            )
+        rule.update(PRESETS[preset])
+    rule.update(spec)
+    effect = rule.get("effect")
+    if effect not in EFFECTS:
+        raise FaultSpecError(
+            f"{where}effect: must be one of {', '.join(EFFECTS)} (or give a preset), got {effect!r}"
+        )
+    for key in ("resource", "identity", "provider", "info"):
+        if rule.get(key) is not None and not isinstance(rule[key], str):
+            raise FaultSpecError(f"{where}{key}: must be a string, got {rule[key]!r}")
+    _check_int(rule, "after", where, 0, 10**9)
+    _check_int(rule, "times", where, 1, 10**9)
+    for key in ("delay_ms", "jitter_ms", "max_ms", "duration_ms"):
+        _check_int(rule, key, where, 0, 3_600_000)
+    _check_int(rule, "chunks", where, 1, 10_000)
+    probability = rule.get("probability", 1.0)
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+        raise FaultSpecError(
+            f"{where}probability: must be a number from 0 to 1, got {probability!r}"
+        )
+    if not 0 <= probability <= 1:
+        raise FaultSpecError(f"{where}probability: must be from 0 to 1, got {probability!r}")
+    rule["probability"] = float(probability)
+    status = rule.get("status")
+    if effect == "error":
+        if status is None:
+            raise FaultSpecError(f"{where}status: the error effect needs a status from 400 to 599")
+        _check_int(rule, "status", where, 400, 599)
+    elif effect == "html":
+        rule.setdefault("status", 502)
+        if rule["status"] not in HTML_STATUSES:
+            raise FaultSpecError(
+                f"{where}status: an html page has status 502, 503 or 504, got {status!r}"
+            )
+    elif status is not None:
+        _check_int(rule, "status", where, 400, 599)
+    headers = rule.get("headers", {})
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
+    ):
+        raise FaultSpecError(f"{where}headers: must be an object of header names to strings")
+    rule["headers"] = dict(headers)
+    return Fault(id=rule_id, source=source, **rule)
+
+
+def parse_header(value: str) -> dict[str, Any]:
+    """``rate_limited`` or ``delay; delay_ms=500; jitter_ms=100`` as a rule spec."""
+    name, *params = (part.strip() for part in value.split(";"))
+    spec: dict[str, Any] = {"preset": name} if name in PRESETS else {"effect": name}
+    for param in params:
+        if not param:
+            continue
+        key, equals, raw = param.partition("=")
+        if not equals:
+            raise FaultSpecError(f"X-Sandbox-Fault: {param!r} must be written key=value")
+        key, raw = key.strip(), raw.strip()
+        spec[key] = _header_value(raw)
+    return spec
+
+
+def _header_value(raw: str) -> Any:
+    if re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def read_rules_file(path: Path) -> list[object]:
+    """The rules of a TOML (``[[rules]]``) or JSON (``{"rules": [...]}``) scenario file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"cannot read fault scenario {path}: {error.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as error:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise SettingsError(f"fault scenario {path} is not valid {kind}: {error}") from None
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        raise SettingsError(
+            f"fault scenario {path} must hold a list of rules: [[rules]] tables in TOML, "
+            '{"rules": [...]} in JSON'
+        )
+    return rules
+
+
+@dataclass(slots=True)
+class FaultPlan:
+    """The armed rules, in order, with the dice and the per-identity call numbers."""
+
+    startup: list[tuple[str, object]] = field(default_factory=list)
+    seed: int | None = None
+    rules: list[Fault] = field(default_factory=list)
+    _next_id: int = 1
+    _calls: dict[str, int] = field(default_factory=dict)
+    _random: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_files(cls, paths: Iterable[Path], seed: int | None) -> FaultPlan:
+        """Arm every rule of the scenario files; SettingsError names file, rule and key."""
+        startup = [
+            (f"{path}: rules[{index}].", spec)
+            for path in paths
+            for index, spec in enumerate(read_rules_file(path))
+        ]
+        plan = cls(startup=startup, seed=seed)
+        plan.reset()
+        return plan
+
+    def reset(self) -> None:
+        """Back to the start-up rules, counters at zero, dice restarted."""
+        self.rules, self._next_id, self._calls = [], 1, {}
+        self._random = random.Random(self.seed)
+        for where, spec in self.startup:
+            try:
+                self.arm([spec], where_prefix=where, indexed=False, source="file")
+            except FaultSpecError as error:
+                raise SettingsError(str(error)) from None
+
+    def reseed(self, seed: int | None) -> None:
+        self.seed = seed
+        self._calls = {}
+        self._random = random.Random(seed)
+
+    def arm(
+        self,
+        specs: Iterable[object],
+        *,
+        where_prefix: str = "/",
+        indexed: bool = True,
+        source: str = "api",
+    ) -> list[Fault]:
+        """Check every rule first, then arm them all: a bad list arms nothing. ``where_prefix``
+        (and the rule's index, when ``indexed``) locate a bad key in the message."""
+        built = []
+        for index, spec in enumerate(specs):
+            where = f"{where_prefix}{index}/" if indexed else where_prefix
+            built.append(build_fault(spec, where, rule_id=self._next_id + index, source=source))
+        self._next_id += len(built)
+        self.rules.extend(built)
+        return built
+
+    def remove(self, rule_id: int) -> bool:
+        before = len(self.rules)
+        self.rules = [rule for rule in self.rules if rule.id != rule_id]
+        return len(self.rules) < before
+
+    def clear(self) -> int:
+        removed = len(self.rules)
+        self.rules = []
+        return removed
+
+    def pick(self, resource: str, provider: str, identity: str) -> Fault | None:
+        """The first rule that fires for this request, counting every rule that matched."""
+        if not self.rules:
+            return None
+        call = self._calls[identity] = self._calls.get(identity, 0) + 1
+        for rule in self.rules:
+            if not rule.matches(resource, provider, identity):
+                continue
+            rule.matched += 1
+            if rule.matched <= rule.after:
+                continue
+            if rule.times is not None and rule.fired >= rule.times:
+                continue
+            if rule.probability < 1 and self._dice(rule, identity, call) >= rule.probability:
+                continue
+            rule.fired += 1
+            return rule
+        return None
+
+    def _dice(self, rule: Fault, identity: str, call: int) -> float:
+        """Seeded: a pure function of (seed, rule, identity, its call number), so a seeded run
+        fails the same calls of each identity whatever the interleaving."""
+        if self.seed is None:
+            return self._random.random()
+        key = f"{self.seed}:{rule.id}:{identity}:{call}".encode()
+        return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
