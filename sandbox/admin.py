@@ -1,4 +1,5 @@
-"""The control plane under ``/__sandbox/``: health, identities (more as features land)."""
+"""The control plane under ``/__sandbox/``: health, identities, faults, journal, objects,
+seed and reset. Its own calls are not journaled."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from aiohttp import web
 
 from sandbox import __version__
 from sandbox.catalog import ENDPOINTS
-from sandbox.errors import BadRequest
+from sandbox.errors import BadRequest, NotFound
+from sandbox.faults import FaultSpecError
 from sandbox.state import SANDBOX
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -50,7 +52,108 @@ async def register_identity(request: web.Request) -> web.Response:
     return json_response(identity.to_json(), status=201)
 
 
+async def list_faults(request: web.Request) -> web.Response:
+    plan = request.app[SANDBOX].faults
+    return json_response({"rules": [rule.to_json() for rule in plan.rules]})
+
+
+async def arm_faults(request: web.Request) -> web.Response:
+    """One rule, a list of rules, or ``{"rules": [...]}``; a bad rule arms nothing."""
+    data = await read_json(request)
+    if isinstance(data, dict) and "rules" in data:
+        specs, where, indexed = data["rules"], "/rules/", True
+    elif isinstance(data, list):
+        specs, where, indexed = data, "/", True
+    else:
+        specs, where, indexed = [data], "/", False
+    if not isinstance(specs, list):
+        raise BadRequest("Cannot arm the faults: /rules must be a list of rules")
+    try:
+        armed = request.app[SANDBOX].faults.arm(specs, where_prefix=where, indexed=indexed)
+    except FaultSpecError as error:
+        raise BadRequest(f"Cannot arm the faults: {error}") from None
+    return json_response({"rules": [rule.to_json() for rule in armed]}, status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    return json_response({"removed": request.app[SANDBOX].faults.clear()})
+
+
+async def remove_fault(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not request.app[SANDBOX].faults.remove(int(raw)):
+        raise NotFound(f"No fault rule with id {raw}: GET /__sandbox/faults lists the rules")
+    return json_response({"removed": 1})
+
+
+def _int_query(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(
+            f"The query parameter {name} must be a whole number, got {raw!r}"
+        ) from None
+
+
+async def read_journal(request: web.Request) -> web.Response:
+    """``?resource=twitter.post&identity=<token>&status=429&since=<id>&direction=inbound``."""
+    journal = request.app[SANDBOX].journal
+    entries = journal.select(
+        resource=request.query.get("resource") or None,
+        identity=request.query.get("identity") or None,
+        status=_int_query(request, "status"),
+        since=_int_query(request, "since"),
+        direction=request.query.get("direction") or None,
+    )
+    return json_response(
+        {"entries": [entry.to_json() for entry in entries], "dropped": journal.dropped}
+    )
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    request.app[SANDBOX].journal.clear()
+    return json_response({"entries": [], "dropped": 0})
+
+
+async def list_objects(request: web.Request) -> web.Response:
+    objects = request.app[SANDBOX].objects
+    identity = request.query.get("identity")
+    listed = [item for item in objects.all() if identity in (None, item["identity"])]
+    return json_response({"objects": listed, "dropped": objects.dropped})
+
+
+async def set_seed(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    seed = data.get("seed") if isinstance(data, dict) else None
+    if isinstance(seed, bool) or not isinstance(seed, int | None):
+        raise BadRequest(f"Cannot set the seed: /seed must be a whole number or null, got {seed!r}")
+    request.app[SANDBOX].reseed(seed)
+    return json_response({"seed": seed})
+
+
+async def reset(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    sandbox.reset()
+    return json_response({"status": "reset", "seed": sandbox.seed})
+
+
 def add_admin_routes(app: web.Application) -> None:
-    app.router.add_get(ADMIN_PREFIX + "health", health)
-    app.router.add_get(ADMIN_PREFIX + "identities", list_identities)
-    app.router.add_post(ADMIN_PREFIX + "identities", register_identity)
+    routes = [
+        web.get("health", health),
+        web.get("identities", list_identities),
+        web.post("identities", register_identity),
+        web.get("faults", list_faults),
+        web.post("faults", arm_faults),
+        web.delete("faults", clear_faults),
+        web.delete("faults/{id}", remove_fault),
+        web.get("journal", read_journal),
+        web.delete("journal", clear_journal),
+        web.get("objects", list_objects),
+        web.post("seed", set_seed),
+        web.post("reset", reset),
+    ]
+    for route in routes:
+        app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)

@@ -1,7 +1,10 @@
 """The HTTP application: one route per catalog row and the push pipeline, stage by stage.
 
-route -> authenticate -> identity -> parse -> validate -> fabricate -> respond; the middleware
-turns every refusal into the OneAll error envelope and logs one line per request.
+route -> authenticate -> identity -> parse -> validate -> fault rules -> fabricate -> respond;
+the middleware turns every refusal into the OneAll error envelope, records every push exchange
+in the journal and logs one line per request. Validation runs before faults so an injected
+failure never hides a bug in the caller; faults run before fabrication so a refused call uses
+up no ids and seeded runs stay reproducible.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import envelope
+from sandbox import effects, envelope
 from sandbox.admin import ADMIN_PREFIX, add_admin_routes
 from sandbox.catalog import ENDPOINTS, Endpoint
 from sandbox.config import Settings
@@ -32,10 +35,14 @@ from sandbox.errors import (
     Unauthorized,
 )
 from sandbox.fabricate import Push
+from sandbox.faults import Fault, FaultSpecError, build_fault, parse_header
 from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
+from sandbox.journal import Entry, body_for_journal
 from sandbox.state import SANDBOX, Sandbox
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by the middleware
+FAULT_HEADER = "X-Sandbox-Fault"
 
 log = logging.getLogger("sandbox")
 access_log = logging.getLogger("sandbox.access")
@@ -49,11 +56,17 @@ KNOWN_PATHS = [endpoint.display_path for endpoint in ENDPOINTS]
 def create_app(settings: Settings, sandbox: Sandbox | None = None) -> web.Application:
     """Routes compiled once from the catalog; ``sandbox`` lets a caller share loaded models."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=settings.max_body)
-    app[SANDBOX] = sandbox or Sandbox.from_settings(settings)
+    state = app[SANDBOX] = sandbox or Sandbox.from_settings(settings)
+    app.on_shutdown.append(lambda _: _stop_waiting(state))
     for endpoint in ENDPOINTS:
         app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
     add_admin_routes(app)
     return app
+
+
+async def _stop_waiting(state: Sandbox) -> None:
+    """Injected hangs and delays end at once when the server stops."""
+    state.shutdown.event.set()
 
 
 # --- the middleware ---------------------------------------------------------------------------
@@ -106,26 +119,43 @@ def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
 
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every refusal as the OneAll envelope; every push exchange in the journal and the log."""
+    if request.path.startswith(ADMIN_PREFIX):
+        response, _ = await answer(request, handler)
+        return response
     started = time.perf_counter()
-    try:
-        response = await handler(request)
-        info = envelope.SUCCESS_INFO
-    except RequestError as error:
-        response, info = error_response(request.path, error), error.info
-    except web.HTTPException as http:
-        refusal = http_error(request, http)
-        response, info = error_response(request.path, refusal), refusal.info
+    entry = Entry(request.method, request.path, time.time(), request.headers)
+    request[ENTRY] = entry
+    response, info = await answer(request, handler)
+    entry.duration_ms = (time.perf_counter() - started) * 1000
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        entry.info = "no answer: the connection was closed"
+    else:
+        entry.status, entry.info = response.status, info
+    request.app[SANDBOX].journal.record(entry)
     if access_log.isEnabledFor(logging.INFO):
-        elapsed = (time.perf_counter() - started) * 1000
         access_log.info(
-            "%s %s -> %d %.1fms%s",
+            "%s %s -> %s %.1fms%s%s",
             request.method,
             request.path,
-            response.status,
-            elapsed,
+            entry.status or "closed",
+            entry.duration_ms,
             "" if response.status < 400 else f" ({info})",
+            f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "",
         )
     return response
+
+
+async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResponse, str]:
+    """Run the handler; refusals, raised or aiohttp's own, become the error envelope."""
+    try:
+        return await handler(request), envelope.SUCCESS_INFO
+    except RequestError as error:
+        return error_response(request.path, error), error.info
+    except web.HTTPException as http:
+        refusal = http_error(request, http)
+        return error_response(request.path, refusal), refusal.info
 
 
 # --- the push pipeline ------------------------------------------------------------------------
@@ -134,27 +164,53 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
 def push_handler(endpoint: Endpoint) -> Handler:
     """The straight pipeline for one resource; each stage raises the refusal it owns."""
 
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request) -> web.StreamResponse:
         sandbox = request.app[SANDBOX]
         settings = sandbox.settings
+        entry = request[ENTRY]
+        token = request.match_info["token"]
+        entry.resource, entry.provider, entry.identity = endpoint.name, endpoint.provider, token
+        raw = await read_body(request, settings.max_body)
+        entry.body = body_for_journal(raw)
         authenticate(request.headers.get("Authorization"), settings)
         headers = deprecation(endpoint, settings)
-        identity = sandbox.identities.resolve(request.match_info["token"], endpoint.provider)
-        body = parse_body(await read_body(request, settings.max_body))
-        node = sandbox.validators.validate(endpoint.name, body)
+        identity = sandbox.identities.resolve(token, endpoint.provider)
+        node = sandbox.validators.validate(endpoint.name, parse_body(raw))
         params = {key: value for key, value in request.match_info.items() if key != "token"}
         if sandbox.identities.strict:
             check_target(endpoint, identity, node, params)
+        fault = pick_fault(request, sandbox, endpoint, token)
+        if fault is not None:
+            entry.fault = fault.to_json()
+            replaced = await effects.before_answer(
+                fault, request, endpoint.provider, sandbox.shutdown
+            )
+            if replaced is not None:
+                return replaced
         data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
+        entry.data = data
         if endpoint.creates:
             remember_created(identity, endpoint, node, data)
-        return web.Response(
-            body=envelope.success(request.path, data),
-            content_type="application/json",
-            headers=headers,
-        )
+        sandbox.objects.add(endpoint.name, token, data, entry.started)
+        body = envelope.success(request.path, data)
+        if fault is not None and fault.effect == "slow_body":
+            return await effects.dribble(request, body, fault, headers, sandbox.shutdown)
+        return web.Response(body=body, content_type="application/json", headers=headers)
 
     return handle
+
+
+def pick_fault(
+    request: web.Request, sandbox: Sandbox, endpoint: Endpoint, token: str
+) -> Fault | None:
+    """The ``X-Sandbox-Fault`` header first and alone, else the first armed rule that fires."""
+    header = request.headers.get(FAULT_HEADER)
+    if header is None:
+        return sandbox.faults.pick(endpoint.name, endpoint.provider, token)
+    try:
+        return build_fault(parse_header(header), f"{FAULT_HEADER}: ", rule_id=0, source="header")
+    except FaultSpecError as error:
+        raise BadRequest(f"Cannot apply the fault: {error}") from None
 
 
 @functools.cache
@@ -241,7 +297,10 @@ _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a bo
 
 
 def parse_body(raw: bytes) -> Any:
-    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6)."""
+    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6).
+
+    Read before authentication so the journal shows what was sent even when it is refused.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if not raw.strip():

@@ -39,6 +39,9 @@ class Settings:
     max_auto_identities: int = 100_000
     log_level: str = "info"
     quiet: bool = False
+    faults: tuple[Path, ...] = ()
+    journal_size: int = 10_000
+    journal_file: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -52,6 +55,8 @@ class Settings:
             raise SettingsError(f"deprecated must be 'allow' or 'refuse', got {self.deprecated!r}")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be between 0 and 65535, got {self.port}")
+        if self.journal_size < 1:
+            raise SettingsError(f"journal size must be at least 1, got {self.journal_size}")
         if self.max_body < 1:
             raise SettingsError(f"max body must be at least 1 byte, got {self.max_body}")
 
@@ -107,7 +112,7 @@ class Option:
     metavar: str | None = None
     choices: Sequence[str] | None = None
     short: str | None = None
-    kind: str = "value"  # "value" or "switch" (a boolean flag that takes no argument)
+    kind: str = "value"  # "value", "switch" (a boolean flag) or "list" (repeatable)
     shown_default: str | None = None  # for --help, where the default is None
 
     @property
@@ -184,6 +189,8 @@ def _env_value(option: Option, environ: Mapping[str, str]) -> Any:
     if raw is None or raw == "":
         return None
     try:
+        if option.kind == "list":
+            return tuple(option.parse(item.strip()) for item in raw.split(",") if item.strip())
         value = option.parse(raw)
     except ValueError as error:
         raise SettingsError(f"{option.env}={raw!r}: {error}") from None
@@ -208,12 +215,21 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     for option in OPTIONS:
         default = getattr(defaults, option.name)
-        shown = option.shown_default if default is None else default
+        shown = option.shown_default or default
         help_text = f"{option.help} [env {option.env}; default {shown}]"
         names = [option.flag] + ([option.short] if option.short else [])
         if option.kind == "switch":
             parser.add_argument(
                 *names, dest=option.name, action="store_const", const=True, help=help_text
+            )
+        elif option.kind == "list":
+            parser.add_argument(
+                *names,
+                dest=option.name,
+                type=_flag_type(option),
+                action="append",
+                metavar=option.metavar,
+                help=help_text,
             )
         else:
             parser.add_argument(
@@ -231,6 +247,8 @@ def settings_from(namespace: argparse.Namespace, environ: Mapping[str, str]) -> 
     values: dict[str, Any] = {}
     for option in OPTIONS:
         flag_value = getattr(namespace, option.name, None)
+        if isinstance(flag_value, list):
+            flag_value = tuple(flag_value)
         value = flag_value if flag_value is not None else _env_value(option, environ)
         if value is not None:
             values[option.name] = value

@@ -1,16 +1,22 @@
-"""The models one running sandbox holds, without HTTP: identities, validators, ids."""
+"""The models one running sandbox holds, without HTTP: identities, validators, ids, faults,
+journal and what was published."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import IO
 
 from aiohttp import web
 
 from sandbox.catalog import ENDPOINTS
 from sandbox.config import Settings
 from sandbox.datafiles import data_path
+from sandbox.effects import Shutdown
+from sandbox.errors import SettingsError
 from sandbox.fabricate import Fabricator, make_user
+from sandbox.faults import FaultPlan
 from sandbox.identities import IdentityStore, read_identities_file
+from sandbox.journal import Journal, PublishedObjects
 from sandbox.schemas import Validators
 
 
@@ -20,6 +26,11 @@ class Sandbox:
     identities: IdentityStore
     validators: Validators
     fabricator: Fabricator
+    faults: FaultPlan
+    journal: Journal
+    objects: PublishedObjects
+    shutdown: Shutdown
+    seed: int | None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
@@ -38,12 +49,48 @@ class Sandbox:
             (endpoint.name for endpoint in ENDPOINTS),
             allow_unknown_keys=settings.allow_unknown_keys,
         )
-        return cls(settings, identities, validators, fabricator)
+        return cls(
+            settings=settings,
+            identities=identities,
+            validators=validators,
+            fabricator=fabricator,
+            faults=FaultPlan.from_files(settings.faults, settings.seed),
+            journal=Journal(settings.journal_size, _open_sink(settings)),
+            objects=PublishedObjects(settings.journal_size),
+            shutdown=Shutdown(),
+            seed=settings.seed,
+        )
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart every random source from ``seed``."""
+        self.seed = seed
+        self.fabricator.reseed(seed)
+        self.faults.reseed(seed)
 
     def reset(self) -> None:
-        """Back to the start-up state; the seed restarts too."""
+        """Back to the start-up state: journal, faults, identities and their created targets,
+        published objects; the seed restarts too."""
         self.identities.reset()
-        self.fabricator.reseed(self.settings.seed)
+        self.journal.clear()
+        self.objects.clear()
+        self.faults.seed = self.seed
+        self.faults.reset()
+        self.fabricator.reseed(self.seed)
+
+    def close(self) -> None:
+        if self.journal.sink is not None:
+            self.journal.sink.close()
+
+
+def _open_sink(settings: Settings) -> IO[str] | None:
+    if settings.journal_file is None:
+        return None
+    try:
+        return settings.journal_file.open("a", encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(
+            f"cannot open journal file {settings.journal_file}: {error.strerror}"
+        ) from None
 
 
 # The typed key under which the aiohttp application holds its Sandbox.
