@@ -2,4 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``sandbox.run`` without importing the server on ``import sandbox`` (keeps --help fast)."""
+    if name == "run":
+        from sandbox.handle import run
+
+        return run
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

@@ -55,3 +55,6 @@ async def client(
 
 
 ENDPOINT_IDS = [endpoint.name for endpoint in ENDPOINTS]
+
+
+pytest_plugins = ("pytester",)

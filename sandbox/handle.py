@@ -1,0 +1,359 @@
+"""The handle tests hold on a running sandbox: its URL and keys, identities, fault rules, the
+journal and assertions on it. ``run()`` serves one from a background thread, for synchronous
+clients and code outside pytest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+import aiohttp
+
+from sandbox.config import Settings
+from sandbox.faults import Fault
+from sandbox.server import Running, start
+from sandbox.state import Sandbox
+
+T = TypeVar("T")
+
+# Settings a running sandbox can change for one test and restore after it.
+RUNTIME_SETTINGS = frozenset({"seed", "faults", "strict_identities", "deprecated"})
+
+
+class SiteAuth(aiohttp.BasicAuth):
+    """The site keys as HTTP Basic auth, for requests (``auth=``) and aiohttp (``auth=``, which
+    aiohttp 3.14 deprecates: there pass ``headers=handle.headers`` instead)."""
+
+    def __new__(cls, login: str, password: str = "", encoding: str = "latin1") -> SiteAuth:
+        # aiohttp 3.14 deprecates constructing BasicAuth, not passing one as ``auth=``: build
+        # the tuple directly so tests running with warnings as errors keep working.
+        return tuple.__new__(cls, (login, password, encoding))
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = self.encode()
+        return request
+
+
+class UnfiredFaultWarning(UserWarning):
+    """A fault rule armed by a test never fired during it: the test may not test what it says."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One journaled exchange, as a test sees it (the Authorization header redacted)."""
+
+    id: int
+    time: str
+    duration_ms: float
+    method: str
+    path: str
+    resource: str | None
+    identity: str | None
+    provider: str | None
+    direction: str
+    headers: dict[str, str]
+    body: Any
+    status: int | None
+    info: str | None
+    data: Any
+    fault: dict[str, Any] | None
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> Call:
+        return cls(
+            id=entry["id"],
+            time=entry["time"],
+            duration_ms=entry["duration_ms"],
+            method=entry["method"],
+            path=entry["path"],
+            resource=entry["resource"],
+            identity=entry["identity"],
+            provider=entry["provider"],
+            direction=entry["direction"],
+            headers=entry["request"]["headers"],
+            body=entry["request"]["body"],
+            status=entry["response"]["status"],
+            info=entry["response"]["info"],
+            data=entry["response"]["data"],
+            fault=entry["fault"],
+        )
+
+    @property
+    def node(self) -> Any:
+        """The object node sent (``body["request"]["push"][<node>]``), or None."""
+        try:
+            push = self.body["request"]["push"]
+            return next(iter(push.values())) if len(push) == 1 else None
+        except (TypeError, KeyError, AttributeError):
+            return None
+
+    def describe(self) -> str:
+        body = json.dumps(self.body, ensure_ascii=False)
+        if len(body) > 300:
+            body = body[:300] + "…"
+        where = self.resource or self.path
+        return f"#{self.id} {where} identity={self.identity} -> {self.status}: {body}"
+
+
+def contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is part of ``actual``: every key it names has a matching value."""
+    if isinstance(expected, Mapping):
+        return isinstance(actual, Mapping) and all(
+            key in actual and contains(actual[key], value) for key, value in expected.items()
+        )
+    return bool(actual == expected)
+
+
+def _body_matches(call: Call, body: Any) -> bool:
+    """``body`` may be the whole request body or just the object node."""
+    return contains(call.body, body) or contains(call.node, body)
+
+
+class Journal:
+    """The journal as typed calls, newest last."""
+
+    def __init__(self, calls: list[Call]) -> None:
+        self._calls = calls
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._calls)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __getitem__(self, index: int) -> Call:
+        return self._calls[index]
+
+    def filter(
+        self,
+        resource: str | None = None,
+        *,
+        identity: str | None = None,
+        status: int | None = None,
+        body: Any = None,
+    ) -> list[Call]:
+        return [
+            call
+            for call in self._calls
+            if (resource is None or call.resource == resource)
+            and (identity is None or call.identity == identity)
+            and (status is None or call.status == status)
+            and (body is None or _body_matches(call, body))
+        ]
+
+
+class SandboxHandle:
+    """What a test needs of one running sandbox. Every change runs on the server's event loop,
+    so a handle served from another thread is safe to use from the test's thread."""
+
+    def __init__(self, running: Running, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._running = running
+        self._loop = loop
+        self._armed: list[tuple[Fault, bool]] = []
+        self._restore: dict[str, Any] = {}
+        self.url = running.url
+        settings = running.sandbox.settings
+        self.public_key, self.private_key = settings.public_key, settings.private_key
+        self.auth = SiteAuth(settings.public_key, settings.private_key)
+        self.headers = {"Authorization": self.auth.encode()}
+
+    @property
+    def state(self) -> Sandbox:
+        return self._running.sandbox
+
+    def _on_loop(self, action: Callable[[], T]) -> T:
+        if self._loop is None:
+            return action()
+
+        async def call() -> T:
+            return action()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=10)
+
+    def push_url(self, resource_path: str, token: str) -> str:
+        """``push_url("twitter/post.json", token)`` -> the full URL of that push resource."""
+        return f"{self.url}/push/identities/{token}/{resource_path}"
+
+    def identity(self, provider: str, **details: Any) -> str:
+        """Register an identity (targets, consent, user ...) and return its token."""
+        return self._on_loop(
+            lambda: self.state.identities.register({"provider": provider, **details}).token
+        )
+
+    def fail(
+        self,
+        resource: str = "*",
+        *,
+        expect_fired: bool = False,
+        **rule: Any,
+    ) -> Fault:
+        """Arm one fault rule (``preset=`` or ``effect=`` and its parameters); the returned rule's
+        ``matched`` and ``fired`` counters stay live. A rule that never fires during the test is
+        reported at its end: a warning, or a failure with ``expect_fired=True``."""
+        fault = self._on_loop(lambda: self.state.faults.arm([{"resource": resource, **rule}])[0])
+        self._armed.append((fault, expect_fired))
+        return fault
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(
+            self._on_loop(lambda: [Call.from_json(entry.to_json()) for entry in self.state.journal])
+        )
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        return self._on_loop(self.state.objects.all)
+
+    def reset(self) -> None:
+        self._on_loop(self.state.reset)
+        self._armed.clear()
+
+    def reseed(self, seed: int | None) -> None:
+        self._on_loop(lambda: self.state.reseed(seed))
+
+    def assert_pushed(
+        self,
+        resource: str,
+        *,
+        times: int | None = None,
+        identity: str | None = None,
+        body: Any = None,
+        status: int | None = None,
+    ) -> list[Call]:
+        """The calls to ``resource`` matching the filters (``body`` may be a part of the body or
+        of the object node); fails listing the closest recorded calls when there are none, or
+        not exactly ``times``."""
+        journal = self.journal
+        found = journal.filter(resource, identity=identity, status=status, body=body)
+        if (times is None and found) or (times is not None and len(found) == times):
+            return found
+        wanted = f"{times} call(s)" if times is not None else "at least one call"
+        criteria = ", ".join(
+            f"{name}={value!r}"
+            for name, value in (("identity", identity), ("body", body), ("status", status))
+            if value is not None
+        )
+        raise AssertionError(
+            f"expected {wanted} to {resource}{' with ' + criteria if criteria else ''}, "
+            f"found {len(found)}.\n{self._near_misses(journal, resource, identity)}"
+        )
+
+    def assert_not_pushed(
+        self, resource: str, *, identity: str | None = None, body: Any = None
+    ) -> None:
+        found = self.journal.filter(resource, identity=identity, body=body)
+        if found:
+            listed = "\n".join("  " + call.describe() for call in found)
+            raise AssertionError(f"expected no call to {resource}, found {len(found)}:\n{listed}")
+
+    @staticmethod
+    def _near_misses(journal: Journal, resource: str, identity: str | None) -> str:
+        near = [
+            call
+            for call in journal
+            if call.resource == resource or (identity is not None and call.identity == identity)
+        ]
+        if not near:
+            recorded = sorted({call.resource or call.path for call in journal})
+            return "No call to that resource or identity was recorded" + (
+                f"; recorded: {', '.join(recorded)}" if recorded else " (the journal is empty)"
+            )
+        return "Closest recorded calls:\n" + "\n".join("  " + c.describe() for c in near[-10:])
+
+    # --- per-test settings and end-of-test checks, used by the pytest plugin ---------------
+
+    def apply(self, changes: Mapping[str, Any]) -> None:
+        """Apply run-time settings for one test; ``restore`` undoes them."""
+
+        def change() -> None:
+            sandbox = self.state
+            for name, value in changes.items():
+                if name == "faults":
+                    sandbox.faults.arm(list(value))
+                    continue
+                self._restore.setdefault(name, getattr(sandbox.settings, name))
+                sandbox.settings = sandbox.settings.replace(**{name: value})
+                if name == "seed":
+                    sandbox.reseed(value)
+                if name == "strict_identities":
+                    sandbox.identities.strict = value
+
+        self._on_loop(change)
+
+    def restore(self) -> None:
+        changes, self._restore = self._restore, {}
+
+        def undo() -> None:
+            sandbox = self.state
+            sandbox.settings = sandbox.settings.replace(**changes)
+            sandbox.identities.strict = sandbox.settings.strict_identities
+            sandbox.seed = sandbox.settings.seed
+
+        self._on_loop(undo)
+
+    def check_fired(self) -> None:
+        """Report rules armed with ``fail()`` that never fired (called at the end of a test)."""
+        armed, self._armed = self._armed, []
+        unfired = [(fault, strict) for fault, strict in armed if fault.fired == 0]
+        for fault, strict in unfired:
+            message = (
+                f"fault rule {fault.id} ({fault.preset or fault.effect} on {fault.resource}) "
+                f"never fired: it matched {fault.matched} call(s)"
+            )
+            if strict:
+                raise AssertionError(message)
+            warnings.warn(message, UnfiredFaultWarning, stacklevel=2)
+
+
+def settings_for(base: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """``base`` with ``overrides`` (marker keywords); unknown names are refused by name."""
+    names = {f.name for f in fields(Settings)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(f"unknown sandbox setting(s): {', '.join(unknown)}; known: {sorted(names)}")
+    return base.replace(**overrides)
+
+
+class ThreadedSandbox:
+    """A sandbox served by its own event loop in a daemon thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(start(settings), self._loop)
+        try:
+            running = future.result(timeout=30)
+        except BaseException:
+            self._close_loop()
+            raise
+        self.handle = SandboxHandle(running, self._loop)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.handle._running.stop(), self._loop).result(30)
+        self._close_loop()
+
+    def _close_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+@contextmanager
+def run(settings: Settings | None = None, **overrides: Any) -> Iterator[SandboxHandle]:
+    """Serve a sandbox from a background thread for the ``with`` block::
+
+    with run(seed=42) as sandbox:
+        requests.post(sandbox.push_url("twitter/post.json", token), auth=sandbox.auth, ...)
+    """
+    server = ThreadedSandbox(settings_for(settings or Settings(port=0), overrides))
+    try:
+        yield server.handle
+    finally:
+        server.stop()
