@@ -49,9 +49,7 @@ def main() -> int:
         )
     if code != 0:
         return int(code)
-    print(
-        f"\nper-test fixture cost over {count} tests each (setup + teardown, median after the first)"
-    )
+    print(f"\nper-test fixture cost, {count} tests each (setup + teardown, median after the first)")
     for kind, target_ms in (("test_async", 10.0), ("test_threaded", 2.0)):
         costs = [
             (times.get("setup", 0) + times.get("teardown", 0)) * 1000
