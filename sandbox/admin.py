@@ -12,6 +12,7 @@ from sandbox import __version__
 from sandbox.catalog import ENDPOINTS
 from sandbox.errors import BadRequest, NotFound
 from sandbox.faults import FaultSpecError
+from sandbox.openapi import serve_document
 from sandbox.state import SANDBOX
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -154,6 +155,7 @@ def add_admin_routes(app: web.Application) -> None:
         web.get("objects", list_objects),
         web.post("seed", set_seed),
         web.post("reset", reset),
+        web.get("openapi.json", serve_document),
     ]
     for route in routes:
         app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)
