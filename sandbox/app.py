@@ -105,10 +105,15 @@ def _as_pattern(path: str) -> str:
 def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
     """aiohttp's own refusals (no route, wrong method, body too large) as OneAll errors."""
     if isinstance(error, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(error.allowed_methods))  # POST on push paths
+        takes = (
+            f"it takes {allowed}"
+            if request.path.startswith(ADMIN_PREFIX)
+            else "push resources accept POST only"
+        )
         return MethodNotAllowed(
-            f"The method {request.method} is not allowed on {request.path}: "
-            "push resources accept POST only",
-            headers={"Allow": "POST"},
+            f"The method {request.method} is not allowed on {request.path}: {takes}",
+            headers={"Allow": allowed},
         )
     if isinstance(error, web.HTTPNotFound):
         return unknown_path(request)

@@ -447,3 +447,16 @@ async def test_every_answer_has_content_length(client: Client) -> None:
         response = await client.request(method, path, json=example(endpoint))
         assert "Content-Length" in response.headers
         assert response.headers.get("Transfer-Encoding") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/__sandbox/health", "GET"), ("/__sandbox/faults", "DELETE, GET, POST")],
+)
+async def test_control_plane_405_lists_the_methods_the_path_takes(
+    client: Client, path: str, allow: str
+) -> None:
+    response = await client.request("PUT", path)
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    assert status_of(await response.json())["info"].endswith(f"it takes {allow}")
