@@ -177,7 +177,13 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
         },
     ),
     fabricate.youtube_channel_section: Result(
-        "section", {"section_id": pattern(r"[^\s.]+\.[A-Za-z0-9_-]{11}")}
+        "section",
+        {
+            "section_id": {
+                **pattern(r"[\s\S]+\.[A-Za-z0-9_-]{11}"),
+                "description": "<channel id>.<11 characters>",
+            }
+        },
     ),
 }
 
@@ -310,7 +316,18 @@ FAULT_KEY_SCHEMAS: dict[str, Schema] = {
     "info": {"type": "string"},
     "headers": {"type": "object", "additionalProperties": {"type": "string"}},
 }
-TARGET = obj(["id"], id={"anyOf": [{"type": "string"}, {"type": "integer"}]}, name={})
+ID: Schema = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
+TARGET = obj(["id"], id=ID, name={})
+
+
+def account(**texts: Schema) -> Schema:
+    """A user or channel to register: empty (one is made up), or an id and its texts."""
+    return {
+        "type": "object",
+        "properties": {"id": ID, **texts},
+        "anyOf": [{"maxProperties": 0}, {"required": ["id"]}],
+    }
+
 
 CONTROL_SCHEMAS: dict[str, Schema] = {
     "Health": obj(
@@ -336,8 +353,11 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
             provider={"enum": list(PROVIDERS)},
             token={**pattern(UUID), "description": "made up when not given"},
             consent={"type": "boolean", "default": True},
-            user={"type": "object", "description": "id, name, screen_name; made up if empty"},
-            channel={"type": "object"},
+            user={
+                **account(name={"type": "string"}, screen_name={"type": "string"}),
+                "description": "made up when empty or not given",
+            },
+            channel=account(title={"type": "string"}),
             **{kind: {"type": "array", "items": TARGET} for kind in TARGET_KINDS},
         ),
         "example": {"provider": "facebook", "pages": [{"id": "42", "name": "My page"}]},

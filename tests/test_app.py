@@ -276,6 +276,19 @@ async def test_registered_identity_works_in_strict_mode(aiohttp_client: ClientFa
         ({"provider": "myspace"}, "/provider: must be one of"),
         ({"provider": "twitter", "token": "abc"}, "/token: must be a lowercase UUID"),
         ({"provider": "twitter", "pagez": []}, "unknown key pagez"),
+        (
+            {"provider": "facebook", "user": {"name": "No Id"}},
+            "/user: must be an object with an id",
+        ),
+        ({"provider": "twitter", "user": {"id": 1, "screen_name": 2}}, "/user: must be an object"),
+        (
+            {"provider": "facebook", "pages": [{"id": True}]},
+            "/pages/0: must be an object with an id",
+        ),
+        (
+            {"provider": "youtube", "channel": {"title": "T"}},
+            "/channel: must be an object with an id",
+        ),
     ],
 )
 async def test_bad_identity_registration_names_the_key(
