@@ -4,6 +4,7 @@ seed and reset. Its own calls are not journaled."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -88,15 +89,16 @@ async def remove_fault(request: web.Request) -> web.Response:
 
 
 def _int_query(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
+    """A whole-number filter, given once or not at all: a filter that is empty, repeated or
+    not a number is refused rather than silently ignored."""
+    values = request.query.getall(name, [])
+    if not values:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(
-            f"The query parameter {name} must be a whole number, got {raw!r}"
-        ) from None
+    if len(values) > 1:
+        raise BadRequest(f"The query parameter {name} must be given once, got {len(values)}")
+    if not re.fullmatch(r"-?[0-9]+", values[0]):
+        raise BadRequest(f"The query parameter {name} must be a whole number, got {values[0]!r}")
+    return int(values[0])
 
 
 async def read_journal(request: web.Request) -> web.Response:

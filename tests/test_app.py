@@ -473,3 +473,20 @@ async def test_control_plane_405_lists_the_methods_the_path_takes(
     assert response.status == 405
     assert response.headers["Allow"] == allow
     assert status_of(await response.json())["info"].endswith(f"it takes {allow}")
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("status=teapot", "must be a whole number, got 'teapot'"),
+        ("status=", "must be a whole number, got ''"),
+        ("since=%D9%A3", "must be a whole number"),  # an Arabic-Indic digit: int() takes it
+        ("status=200&status=404", "must be given once, got 2"),
+    ],
+)
+async def test_journal_filters_that_are_not_one_whole_number_are_refused(
+    client: Client, query: str, words: str
+) -> None:
+    response = await client.get(f"/__sandbox/journal?{query}")
+    assert response.status == 400
+    assert words in status_of(await response.json())["info"]
