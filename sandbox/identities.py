@@ -92,7 +92,7 @@ def identity_from(data: object, where: str, *, token: str, origin: str) -> Ident
         allowed = ", ".join(sorted(_IDENTITY_KEYS))
         raise ValueError(f"{where}: unknown key {', '.join(unknown)}; allowed: {allowed}")
     provider = data.get("provider")
-    if provider not in PROVIDER_NAMES:
+    if not isinstance(provider, str) or provider not in PROVIDER_NAMES:
         raise ValueError(
             f"{where}/provider: must be one of {', '.join(PROVIDER_NAMES)}, got {provider!r}"
         )

@@ -274,6 +274,7 @@ async def test_registered_identity_works_in_strict_mode(aiohttp_client: ClientFa
     ("body", "words"),
     [
         ({"provider": "myspace"}, "/provider: must be one of"),
+        ({"provider": {}}, "/provider: must be one of"),
         ({"provider": "twitter", "token": "abc"}, "/token: must be a lowercase UUID"),
         ({"provider": "twitter", "pagez": []}, "unknown key pagez"),
         (
