@@ -351,13 +351,17 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         **closed(
             ["provider"],
             provider={"enum": list(PROVIDERS)},
-            token={**pattern(UUID), "description": "made up when not given"},
+            token={
+                **pattern(UUID),
+                "type": ["string", "null"],
+                "description": "made up when null or not given",
+            },
             consent={"type": "boolean", "default": True},
             user={
                 **account(name={"type": "string"}, screen_name={"type": "string"}),
                 "description": "made up when empty or not given",
             },
-            channel=account(title={"type": "string"}),
+            channel={**account(title={"type": "string"}), "type": ["object", "null"]},
             **{kind: {"type": "array", "items": TARGET} for kind in TARGET_KINDS},
         ),
         "example": {"provider": "facebook", "pages": [{"id": "42", "name": "My page"}]},
