@@ -182,7 +182,7 @@ def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault
     rule: dict[str, Any] = {}
     preset = spec.get("preset")
     if preset is not None:
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             raise FaultSpecError(
                 f"{where}preset: unknown preset {preset!r}; presets: {', '.join(PRESETS)}"
             )

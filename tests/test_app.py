@@ -491,3 +491,9 @@ async def test_journal_filters_that_are_not_one_whole_number_are_refused(
     response = await client.get(f"/__sandbox/journal?{query}")
     assert response.status == 400
     assert words in status_of(await response.json())["info"]
+
+
+async def test_a_fault_rule_whose_preset_is_not_a_string_is_a_400(client: Client) -> None:
+    response = await client.post("/__sandbox/faults", json={"preset": {}})
+    assert response.status == 400
+    assert "preset: unknown preset {}" in status_of(await response.json())["info"]
