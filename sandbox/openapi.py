@@ -303,14 +303,16 @@ def error_response(status: int) -> Schema:
 
 # --- the control plane ----------------------------------------------------------------------
 
+MILLISECONDS = {"type": "integer", "minimum": 0, "maximum": 3_600_000}
 FAULT_KEY_SCHEMAS: dict[str, Schema] = {
     "preset": {"enum": list(faults.PRESETS)},
     "effect": {"enum": list(faults.EFFECTS)},
     "resource": {"type": "string", "description": "a resource name or glob: twitter.*"},
     "identity": pattern(UUID),
     "provider": {"enum": list(PROVIDERS)},
-    "after": {"type": "integer", "minimum": 0},
-    "times": {"type": "integer", "minimum": 1},
+    "after": {"type": "integer", "minimum": 0, "maximum": 10**9},
+    "times": {"type": "integer", "minimum": 1, "maximum": 10**9},
+    "chunks": {"type": "integer", "minimum": 1, "maximum": 10_000},
     "probability": {"type": "number", "minimum": 0, "maximum": 1},
     "status": {"type": "integer", "minimum": 400, "maximum": 599},
     "info": {"type": "string"},
@@ -370,17 +372,18 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            key: FAULT_KEY_SCHEMAS.get(key, {"type": "integer", "minimum": 0})
-            for key in sorted(faults.ALLOWED_KEYS)
+            key: FAULT_KEY_SCHEMAS.get(key, MILLISECONDS) for key in sorted(faults.ALLOWED_KEYS)
         },
-        "description": "Which requests fail and how: a preset, or an effect with its keys",
+        "anyOf": [{"required": ["preset"]}, {"required": ["effect"]}],
+        "description": "Which requests fail and how: a preset, or an effect with its keys "
+        "(the sandbox checks more than this schema says: the error effect needs a status...)",
         "example": {"resource": "twitter.post", "preset": "rate_limited", "times": 1},
     },
     "FaultRules": {
         "anyOf": [
             ref("FaultRule"),
             {"type": "array", "items": ref("FaultRule")},
-            closed(["rules"], rules={"type": "array", "items": ref("FaultRule")}),
+            obj(["rules"], rules={"type": "array", "items": ref("FaultRule")}),
         ]
     },
     "ArmedRules": obj(
@@ -426,6 +429,7 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         },
     ),
     "Seed": obj(["seed"], seed={"type": ["integer", "null"]}),
+    "NewSeed": obj([], seed={"type": ["integer", "null"], "description": "null: unseeded"}),
     "Reset": obj(["status", "seed"], status={"const": "reset"}, seed={"type": ["integer", "null"]}),
     "OpenAPI": obj(["openapi", "info", "paths"], openapi={"type": "string"}),
 }
@@ -442,6 +446,7 @@ class Control:
     answer: str
     status: int = 200
     body: str | None = None
+    body_required: bool = True
     query: Mapping[str, Schema] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     arming: bool = False
@@ -499,7 +504,8 @@ CONTROL_PLANE: tuple[Control, ...] = (
         "seed",
         "Restart every random source from a seed (null: unseeded)",
         "Seed",
-        body="Seed",
+        body="NewSeed",
+        body_required=False,
         errors=(400, 413),
         arming=True,
     ),
@@ -543,7 +549,7 @@ def control_operation(row: Control) -> Schema:
         )
     if row.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": row.body_required,
             "content": {"application/json": {"schema": ref(row.body)}},
         }
     if not operation["parameters"]:
