@@ -198,6 +198,13 @@ async def jobs(request: web.Request) -> web.Response:
     return web.json_response({"jobs": []})
 
 
+async def test_other_paths_are_not_checked(aiohttp_client: ClientFactory) -> None:
+    receiver = web.Application()  # e.g. a test's receiver of video callbacks
+    receiver.router.add_post("/callback", jobs)
+    client = await aiohttp_client(receiver)
+    assert (await client.post("/callback")).status == 200
+
+
 async def test_answers_broken_on_purpose_by_a_fault_are_not_checked(client: Client) -> None:
     endpoint = BY_NAME["twitter.post"]
     for fault in ("html; status=503", "malformed", "empty"):
