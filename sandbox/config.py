@@ -181,6 +181,28 @@ OPTIONS: tuple[Option, ...] = (
         short="-q",
         kind="switch",
     ),
+    Option(
+        "faults",
+        "fault scenario (TOML or JSON) armed at start-up and by POST /__sandbox/reset; "
+        "repeat the flag, or separate files with commas in the variable",
+        parse_path,
+        "FILE",
+        kind="list",
+        shown_default="none",
+    ),
+    Option(
+        "journal_size",
+        "exchanges kept in the journal (and published objects); the oldest are dropped first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "journal_file",
+        "also append every journal entry to FILE, one JSON object per line",
+        parse_path,
+        "FILE",
+        shown_default="none",
+    ),
 )
 
 
