@@ -9,6 +9,7 @@ up no ids and seeded runs stay reproducible.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import difflib
@@ -43,6 +44,7 @@ from sandbox.state import SANDBOX, Sandbox
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by the middleware
 FAULT_HEADER = "X-Sandbox-Fault"
+NO_ANSWER = "no answer: the connection was closed"
 
 log = logging.getLogger("sandbox")
 access_log = logging.getLogger("sandbox.access")
@@ -126,14 +128,24 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     started = time.perf_counter()
     entry = Entry(request.method, request.path, time.time(), request.headers)
     request[ENTRY] = entry
-    response, info = await answer(request, handler)
+    journal = request.app[SANDBOX].journal
+    try:
+        response, info = await answer(request, handler)
+    except asyncio.CancelledError:  # the client hung up and the server cancels its handlers
+        entry.duration_ms = (time.perf_counter() - started) * 1000
+        entry.info = NO_ANSWER
+        journal.record(entry)
+        raise
+    info = entry.info or info  # what an injected fault put in place of the answer
+    if entry.body is None and request.body_exists:  # refused before the pipeline read it
+        entry.body = await body_left_unread(request)
     entry.duration_ms = (time.perf_counter() - started) * 1000
     transport = request.transport
     if transport is None or transport.is_closing():
-        entry.info = "no answer: the connection was closed"
+        entry.info = NO_ANSWER
     else:
         entry.status, entry.info = response.status, info
-    request.app[SANDBOX].journal.record(entry)
+    journal.record(entry)
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
             "%s %s -> %s %.1fms%s%s",
@@ -145,6 +157,15 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "",
         )
     return response
+
+
+async def body_left_unread(request: web.Request) -> Any:
+    """The body of a request refused before the pipeline (unknown path, wrong method), for the
+    journal; None when it is over the size limit or the client is gone."""
+    try:
+        return body_for_journal(await request.read())
+    except (web.HTTPRequestEntityTooLarge, ConnectionError):
+        return None
 
 
 async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResponse, str]:
@@ -186,6 +207,7 @@ def push_handler(endpoint: Endpoint) -> Handler:
                 fault, request, endpoint.provider, sandbox.shutdown
             )
             if replaced is not None:
+                entry.info = f"Injected fault: {fault.preset or fault.effect}"
                 return replaced
         data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
         entry.data = data
