@@ -106,7 +106,7 @@ def test_wrong_message(sandbox_server):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*expected at least one call to twitter.post with body=*what the test expected*found 0*",
+            "*at least one call to twitter.post with body=*what the test expected*found 0*",
             "*Closest recorded calls:*",
             "*twitter.post identity=* -> 200: *what was really sent*",
         ]
