@@ -14,7 +14,7 @@ import json
 import random
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,13 @@ from typing import Any
 from sandbox.catalog import ENDPOINTS, PROVIDERS
 from sandbox.errors import SettingsError
 
-EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
+# Effects on the answer to the request itself.
+ANSWER_EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
+# Decided when an asynchronous video is posted, seen when its processing ends.
+PROCESSING_EFFECTS = ("fail_processing",)
+# Effects on the delivery of a video callback (the only outbound traffic).
+CALLBACK_EFFECTS = ("callback_delay", "callback_duplicate", "callback_drop")
+EFFECTS = ANSWER_EFFECTS + PROCESSING_EFFECTS + CALLBACK_EFFECTS
 HTML_STATUSES = (502, 503, 504)
 DEFAULT_HANG_MS = 30_000
 
@@ -111,6 +117,24 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "connection_reset": {"effect": "reset"},
     "malformed_response": {"effect": "malformed"},
+    "processing_failed": {
+        "effect": "fail_processing",
+        "status": 502,
+        "info": "The video could not be processed: {provider} failed to fetch or transcode it, "
+        "please try again later",
+    },
+    "video_rejected": {
+        "effect": "fail_processing",
+        "status": 403,
+        "info": "The provider {provider} has rejected the video: it is longer than the maximum "
+        "duration the network accepts",
+    },
+    "video_unsupported": {
+        "effect": "fail_processing",
+        "status": 403,
+        "info": "The provider {provider} has rejected the video: its codec or container is not "
+        "supported (use H.264 video with AAC audio in an MP4 file)",
+    },
 }
 
 _MATCH_KEYS = ("resource", "identity", "provider", "after", "times", "probability")
@@ -379,13 +403,16 @@ class FaultPlan:
         self.rules = []
         return removed
 
-    def pick(self, resource: str, provider: str, identity: str) -> Fault | None:
-        """The first rule that fires for this request, counting every rule that matched."""
+    def pick(
+        self, resource: str, provider: str, identity: str, effects: Collection[str] = EFFECTS
+    ) -> Fault | None:
+        """The first rule with one of ``effects`` that fires for this request (or callback),
+        counting every such rule that matched."""
         if not self.rules:
             return None
         call = self._calls[identity] = self._calls.get(identity, 0) + 1
         for rule in self.rules:
-            if not rule.matches(resource, provider, identity):
+            if rule.effect not in effects or not rule.matches(resource, provider, identity):
                 continue
             rule.matched += 1
             if rule.matched <= rule.after:
