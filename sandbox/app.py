@@ -6,6 +6,7 @@ turns every refusal into the OneAll error envelope and logs one line per request
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import difflib
@@ -33,7 +34,7 @@ from sandbox.errors import (
 )
 from sandbox.fabricate import Push
 from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
-from sandbox.state import SANDBOX, Sandbox
+from sandbox.state import SANDBOX, STOPPING, Sandbox
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -50,10 +51,17 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> web.Applic
     """Routes compiled once from the catalog; ``sandbox`` lets a caller share loaded models."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=settings.max_body)
     app[SANDBOX] = sandbox or Sandbox.from_settings(settings)
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_announce_stop)
     for endpoint in ENDPOINTS:
         app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
     add_admin_routes(app)
     return app
+
+
+async def _announce_stop(app: web.Application) -> None:
+    """Runs once new connections are refused, before the grace period for requests in flight."""
+    app[STOPPING].set()
 
 
 # --- the middleware ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Settings:
     max_auto_identities: int = 100_000
     log_level: str = "info"
     quiet: bool = False
+    grace: float = 5.0
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -52,6 +53,8 @@ class Settings:
             raise SettingsError(f"deprecated must be 'allow' or 'refuse', got {self.deprecated!r}")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be between 0 and 65535, got {self.port}")
+        if not 0 <= self.grace <= 3600:
+            raise SettingsError(f"grace must be between 0 and 3600 seconds, got {self.grace}")
         if self.max_body < 1:
             raise SettingsError(f"max body must be at least 1 byte, got {self.max_body}")
 
@@ -91,6 +94,13 @@ def parse_int(text: str) -> int:
         return int(text)
     except ValueError:
         raise ValueError("expected a whole number") from None
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        return float(text.strip().removesuffix("s"))
+    except ValueError:
+        raise ValueError("expected a number of seconds such as 5 or 0.5") from None
 
 
 def parse_path(text: str) -> Path:
@@ -175,6 +185,12 @@ OPTIONS: tuple[Option, ...] = (
         parse_bool,
         short="-q",
         kind="switch",
+    ),
+    Option(
+        "grace",
+        "on SIGTERM or Ctrl-C, seconds requests in flight get to finish before they are cut",
+        parse_seconds,
+        "SECONDS",
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -48,3 +49,8 @@ class Sandbox:
 
 # The typed key under which the aiohttp application holds its Sandbox.
 SANDBOX = web.AppKey("sandbox", Sandbox)
+
+# Set when the server begins to stop (SIGTERM, Ctrl-C). A request that waits on purpose (an
+# injected delay or hang) waits on this too, so a stop cuts it short instead of using up the
+# whole --grace period that real requests in flight get to finish.
+STOPPING = web.AppKey("stopping", asyncio.Event)
