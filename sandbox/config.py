@@ -45,6 +45,7 @@ class Settings:
     processing_time: float = 2.0
     callback_retries: int = 3
     callback_allow: tuple[str, ...] = ()
+    grace: float = 5.0
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -68,6 +69,8 @@ class Settings:
             )
         if self.journal_size < 1:
             raise SettingsError(f"journal size must be at least 1, got {self.journal_size}")
+        if not 0 <= self.grace <= 3600:
+            raise SettingsError(f"grace must be between 0 and 3600 seconds, got {self.grace}")
         if self.max_body < 1:
             raise SettingsError(f"max body must be at least 1 byte, got {self.max_body}")
 
@@ -242,6 +245,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="HOST",
         kind="list",
         shown_default="loopback only",
+    ),
+    Option(
+        "grace",
+        "on SIGTERM or Ctrl-C, seconds requests in flight get to finish before they are cut",
+        parse_seconds,
+        "SECONDS",
     ),
 )
 
