@@ -1,5 +1,5 @@
 """The control plane under ``/__sandbox/``: health, identities, faults, journal, objects,
-seed and reset. Its own calls are not journaled."""
+video jobs, seed and reset. Its own calls are not journaled."""
 
 from __future__ import annotations
 
@@ -134,6 +134,30 @@ async def set_seed(request: web.Request) -> web.Response:
     return json_response({"seed": seed})
 
 
+async def list_jobs(request: web.Request) -> web.Response:
+    """Every video job, its state and its callback deliveries; ``?state=processing``."""
+    wanted = request.query.get("state")
+    jobs = request.app[SANDBOX].jobs.all()
+    return json_response({"jobs": [job.to_json() for job in jobs if wanted in (None, job.state)]})
+
+
+async def finish_jobs(request: web.Request) -> web.Response:
+    """End processing now — one job, or every unfinished one — so tests never sleep. Answers
+    once their state is final; the callbacks go out in the background."""
+    queue = request.app[SANDBOX].jobs
+    job_id = request.match_info.get("id")
+    if job_id is None:
+        jobs = queue.all()
+    else:
+        job = queue.get(job_id)
+        if job is None:
+            raise NotFound(f"No job with id {job_id}: GET /__sandbox/jobs lists the jobs")
+        jobs = [job]
+    queue.finish(jobs)
+    await queue.settle(jobs)
+    return json_response({"jobs": [job.to_json() for job in jobs]})
+
+
 async def reset(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     sandbox.reset()
@@ -152,6 +176,9 @@ def add_admin_routes(app: web.Application) -> None:
         web.get("journal", read_journal),
         web.delete("journal", clear_journal),
         web.get("objects", list_objects),
+        web.get("jobs", list_jobs),
+        web.post("jobs/finish", finish_jobs),
+        web.post("jobs/{id}/finish", finish_jobs),
         web.post("seed", set_seed),
         web.post("reset", reset),
     ]

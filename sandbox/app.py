@@ -36,8 +36,17 @@ from sandbox.errors import (
     Unauthorized,
 )
 from sandbox.fabricate import Push
-from sandbox.faults import Fault, FaultSpecError, build_fault, parse_header
+from sandbox.faults import (
+    ANSWER_EFFECTS,
+    CALLBACK_EFFECTS,
+    PROCESSING_EFFECTS,
+    Fault,
+    FaultSpecError,
+    build_fault,
+    parse_header,
+)
 from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
+from sandbox.jobs import JOB_HEADER, Job, callback_refusal
 from sandbox.journal import Entry, body_for_journal
 from sandbox.state import SANDBOX, Sandbox
 
@@ -60,6 +69,7 @@ def create_app(settings: Settings, sandbox: Sandbox | None = None) -> web.Applic
     app = web.Application(middlewares=[envelope_middleware], client_max_size=settings.max_body)
     state = app[SANDBOX] = sandbox or Sandbox.from_settings(settings)
     app.on_shutdown.append(lambda _: _stop_waiting(state))
+    app.on_cleanup.append(lambda _: state.close())
     for endpoint in ENDPOINTS:
         app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
     add_admin_routes(app)
@@ -200,20 +210,27 @@ def push_handler(endpoint: Endpoint) -> Handler:
         params = {key: value for key, value in request.match_info.items() if key != "token"}
         if sandbox.identities.strict:
             check_target(endpoint, identity, node, params)
+        check_videos(endpoint, node, sandbox)
         fault = pick_fault(request, sandbox, endpoint, token)
         if fault is not None:
             entry.fault = fault.to_json()
-            replaced = await effects.before_answer(
-                fault, request, endpoint.provider, sandbox.shutdown
-            )
-            if replaced is not None:
-                entry.info = f"Injected fault: {fault.preset or fault.effect}"
-                return replaced
+            if fault.effect in ANSWER_EFFECTS:
+                replaced = await effects.before_answer(
+                    fault, request, endpoint.provider, sandbox.shutdown
+                )
+                if replaced is not None:
+                    entry.info = f"Injected fault: {fault.preset or fault.effect}"
+                    return replaced
         data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
         entry.data = data
         if endpoint.creates:
             remember_created(identity, endpoint, node, data)
         sandbox.objects.add(endpoint.name, token, data, entry.started)
+        if endpoint.asynchronous:
+            job = start_job(
+                sandbox, endpoint, path=request.path, token=token, node=node, data=data, fault=fault
+            )
+            headers = {**headers, JOB_HEADER: job.id}
         body = envelope.success(request.path, data)
         if fault is not None and fault.effect == "slow_body":
             return await effects.dribble(request, body, fault, headers, sandbox.shutdown)
@@ -226,13 +243,63 @@ def pick_fault(
     request: web.Request, sandbox: Sandbox, endpoint: Endpoint, token: str
 ) -> Fault | None:
     """The ``X-Sandbox-Fault`` header first and alone, else the first armed rule that fires."""
+    stage = "video" if endpoint.asynchronous else "answer"
     header = request.headers.get(FAULT_HEADER)
     if header is None:
-        return sandbox.faults.pick(endpoint.name, endpoint.provider, token)
+        return sandbox.faults.pick(endpoint.name, endpoint.provider, token, stage)
     try:
-        return build_fault(parse_header(header), f"{FAULT_HEADER}: ", rule_id=0, source="header")
+        fault = build_fault(parse_header(header), f"{FAULT_HEADER}: ", rule_id=0, source="header")
     except FaultSpecError as error:
         raise BadRequest(f"Cannot apply the fault: {error}") from None
+    if fault.effect not in ANSWER_EFFECTS and not endpoint.asynchronous:
+        raise BadRequest(
+            f"Cannot apply the fault: {FAULT_HEADER}: {fault.effect} applies to the asynchronous "
+            "video resources only (twitter/video.json, youtube/video.json)"
+        )
+    return fault
+
+
+def check_videos(endpoint: Endpoint, node: Mapping[str, Any], sandbox: Sandbox) -> None:
+    """What a schema cannot say about videos: callbacks go to loopback or allowed hosts only,
+    and a tweet cannot attach a video that has not finished processing (as on Twitter)."""
+    callback_url = node.get("callback_url")
+    if callback_url is not None:
+        refusal = callback_refusal(callback_url, sandbox.settings.callback_allow)
+        if refusal is not None:
+            raise BadRequest(f"[request->push->{endpoint.node}->callback_url] {refusal}")
+    if endpoint.provider != "twitter":
+        return
+    for index, attachment in enumerate(node.get("attachments") or ()):
+        job = sandbox.jobs.by_video(str(attachment))
+        if job is not None and job.state != "succeeded":
+            raise BadRequest(
+                f"[request->push->{endpoint.node}->attachments->{index}] the video {attachment} "
+                f"cannot be attached: its processing has {job.state_words}, wait for its "
+                "callback to report succeeded"
+            )
+
+
+def start_job(
+    sandbox: Sandbox,
+    endpoint: Endpoint,
+    *,
+    path: str,
+    token: str,
+    node: Mapping[str, Any],
+    data: dict[str, Any],
+    fault: Fault | None,
+) -> Job:
+    """Queue an asynchronous video; a fault rule may fail its processing or its callback."""
+    return sandbox.jobs.start(
+        resource=endpoint.name,
+        path=path,
+        identity=token,
+        provider=endpoint.provider,
+        data=data,
+        callback_url=node.get("callback_url"),
+        failure=fault if fault is not None and fault.effect in PROCESSING_EFFECTS else None,
+        outbound=fault if fault is not None and fault.effect in CALLBACK_EFFECTS else None,
+    )
 
 
 @functools.cache

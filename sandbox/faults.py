@@ -14,7 +14,7 @@ import json
 import random
 import re
 import tomllib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,11 @@ PROCESSING_EFFECTS = ("fail_processing",)
 # Effects on the delivery of a video callback (the only outbound traffic).
 CALLBACK_EFFECTS = ("callback_delay", "callback_duplicate", "callback_drop")
 EFFECTS = ANSWER_EFFECTS + PROCESSING_EFFECTS + CALLBACK_EFFECTS
+STAGE_EFFECTS = {
+    "answer": ANSWER_EFFECTS,
+    "video": ANSWER_EFFECTS + PROCESSING_EFFECTS,
+    "callback": CALLBACK_EFFECTS,
+}
 HTML_STATUSES = (502, 503, 504)
 DEFAULT_HANG_MS = 30_000
 
@@ -404,13 +409,19 @@ class FaultPlan:
         return removed
 
     def pick(
-        self, resource: str, provider: str, identity: str, effects: Collection[str] = EFFECTS
+        self, resource: str, provider: str, identity: str, stage: str = "answer"
     ) -> Fault | None:
-        """The first rule with one of ``effects`` that fires for this request (or callback),
-        counting every such rule that matched."""
+        """The first rule of this ``stage`` that fires, counting every such rule that matched.
+
+        ``answer``: the request's own answer; ``video``: an asynchronous video's request, where
+        a rule may also fail its processing; ``callback``: the delivery of a video's callback,
+        counted apart so callbacks never shift the dice of requests.
+        """
         if not self.rules:
             return None
-        call = self._calls[identity] = self._calls.get(identity, 0) + 1
+        effects = STAGE_EFFECTS[stage]
+        counter = identity if stage != "callback" else f"{identity} callback"
+        call = self._calls[counter] = self._calls.get(counter, 0) + 1
         for rule in self.rules:
             if rule.effect not in effects or not rule.matches(resource, provider, identity):
                 continue
