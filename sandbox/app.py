@@ -14,6 +14,7 @@ import base64
 import binascii
 import difflib
 import functools
+import hmac
 import json
 import logging
 import time
@@ -133,7 +134,7 @@ def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every refusal as the OneAll envelope; every push exchange in the journal and the log."""
     if request.path.startswith(ADMIN_PREFIX):
-        response, _ = await answer(request, handler)
+        response, _ = await answer(request, admin_guard(handler))
         return response
     started = time.perf_counter()
     entry = Entry(request.method, request.path, time.time(), request.headers)
@@ -176,6 +177,24 @@ async def body_left_unread(request: web.Request) -> Any:
         return body_for_journal(await request.read())
     except (web.HTTPRequestEntityTooLarge, ConnectionError):
         return None
+
+
+def admin_guard(handler: Handler) -> Handler:
+    """With --admin-token, the control plane (but its health check) needs the bearer token."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.app[SANDBOX].settings.admin_token
+        if token is not None and request.path != ADMIN_PREFIX + "health":
+            sent = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                raise Unauthorized(
+                    "The control plane needs the header Authorization: Bearer <admin token>, "
+                    "the token given with --admin-token (SANDBOX_ADMIN_TOKEN)",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return await handler(request)
+
+    return guarded
 
 
 async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResponse, str]:

@@ -46,6 +46,7 @@ class Settings:
     callback_retries: int = 3
     callback_allow: tuple[str, ...] = ()
     grace: float = 5.0
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -251,6 +252,12 @@ OPTIONS: tuple[Option, ...] = (
         "on SIGTERM or Ctrl-C, seconds requests in flight get to finish before they are cut",
         parse_seconds,
         "SECONDS",
+    ),
+    Option(
+        "admin_token",
+        "require Authorization: Bearer TOKEN on the control plane (/__sandbox/, except health)",
+        metavar="TOKEN",
+        shown_default="none, the control plane is open",
     ),
 )
 

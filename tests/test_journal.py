@@ -172,3 +172,19 @@ async def test_seed_restarts_every_random_source(client: Client) -> None:
     assert first["response"]["data"] == second["response"]["data"]
     response = await client.post("/__sandbox/seed", json={"seed": "five"})
     assert response.status == 400
+
+
+async def test_admin_token_closes_the_control_plane_but_health(
+    aiohttp_client: ClientFactory,
+) -> None:
+    client = await aiohttp_client(create_app(Settings(admin_token="s3cret")))
+    assert (await client.get("/__sandbox/health")).status == 200
+    refused = await client.get("/__sandbox/journal")
+    assert refused.status == 401
+    info = (await refused.json())["response"]["request"]["status"]["info"]
+    assert "Authorization: Bearer" in info and "--admin-token" in info
+    wrong = await client.get("/__sandbox/journal", headers={"Authorization": "Bearer nope"})
+    assert wrong.status == 401
+    allowed = await client.get("/__sandbox/journal", headers={"Authorization": "Bearer s3cret"})
+    assert allowed.status == 200
+    assert await tweet(client) == 200  # the push API keeps its own HTTP Basic keys
