@@ -12,6 +12,7 @@ from sandbox import __version__
 from sandbox.catalog import ENDPOINTS
 from sandbox.errors import BadRequest, NotFound
 from sandbox.faults import FaultSpecError
+from sandbox.jobs import JOB_STATES
 from sandbox.state import SANDBOX
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -136,7 +137,11 @@ async def set_seed(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     """Every video job, its state and its callback deliveries; ``?state=processing``."""
-    wanted = request.query.get("state")
+    wanted = request.query.get("state") or None
+    if wanted is not None and wanted not in JOB_STATES:
+        raise BadRequest(
+            f"The query parameter state must be one of {', '.join(JOB_STATES)}, got {wanted!r}"
+        )
     jobs = request.app[SANDBOX].jobs.all()
     return json_response({"jobs": [job.to_json() for job in jobs if wanted in (None, job.state)]})
 
@@ -153,8 +158,7 @@ async def finish_jobs(request: web.Request) -> web.Response:
         if job is None:
             raise NotFound(f"No job with id {job_id}: GET /__sandbox/jobs lists the jobs")
         jobs = [job]
-    queue.finish(jobs)
-    await queue.settle(jobs)
+    queue.finish(jobs)  # their state is final on return
     return json_response({"jobs": [job.to_json() for job in jobs]})
 
 

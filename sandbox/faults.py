@@ -290,6 +290,8 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
             )
     elif status is not None:
         _check_int(rule, "status", where, 400, 599)
+    if effect == "callback_delay" and not rule.get("delay_ms"):
+        raise FaultSpecError(f"{where}delay_ms: callback_delay needs a delay_ms above 0")
     headers = rule.get("headers", {})
     if not isinstance(headers, Mapping) or not all(
         isinstance(name, str) and isinstance(value, str) for name, value in headers.items()

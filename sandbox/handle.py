@@ -216,18 +216,10 @@ class SandboxHandle:
         return self._on_loop(lambda: [job.to_json() for job in self.state.jobs.all()])
 
     def finish_jobs(self) -> list[dict[str, Any]]:
-        """End every unfinished video job now; their callbacks then go out. Returns the jobs."""
+        """End every unfinished video job now and return those jobs, their state already final
+        (``succeeded`` or ``failed``); their callbacks then go out (``await callbacks()``)."""
         queue = self.state.jobs
-
-        async def finish() -> list[dict[str, Any]]:
-            jobs = queue.finish(queue.all())
-            await queue.settle(jobs)
-            return [job.to_json() for job in jobs]
-
-        if self._loop is None:
-            # The async fixture shares the test's loop: the jobs settle at the test's next await.
-            return [job.to_json() for job in queue.finish(queue.all())]
-        return asyncio.run_coroutine_threadsafe(finish(), self._loop).result(timeout=10)
+        return self._on_loop(lambda: [job.to_json() for job in queue.finish(queue.all())])
 
     async def callbacks(self, count: int = 1, *, timeout: float = 5.0) -> list[Call]:
         """Wait until at least ``count`` callback deliveries (outbound exchanges, any status)

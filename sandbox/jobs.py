@@ -18,10 +18,12 @@ import aiohttp
 
 from sandbox import __version__, envelope
 from sandbox.faults import Fault
+from sandbox.identities import PROVIDER_NAMES
 from sandbox.journal import Entry, Journal
 
 USER_AGENT = f"oneall-push-sandbox/{__version__} (video processing callback)"
 JOB_HEADER = "X-Sandbox-Job"
+JOB_STATES = ("queued", "processing", "succeeded", "failed")
 CALLBACK_TIMEOUT_S = 5.0
 FIRST_RETRY_DELAY_S = 0.5
 
@@ -79,6 +81,7 @@ class Job:
     deliveries: list[Delivery] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     finish_now: asyncio.Event = field(default_factory=asyncio.Event)
+    body: bytes | None = None  # the final envelope, fixed when processing ends
 
     @property
     def done(self) -> bool:
@@ -90,10 +93,19 @@ class Job:
         return "failed" if self.state == "failed" else f"not finished yet ({self.state})"
 
     def final_envelope(self) -> bytes:
-        """What the callback carries: the synchronous envelope, success or error (no result)."""
+        """What the callback carries: the synchronous envelope, success or error (no result).
+        Made once, when processing ends, so every attempt and copy carries the same bytes."""
+        if self.body is None:
+            self.body = self._make_envelope()
+        return self.body
+
+    def _make_envelope(self) -> bytes:
         if self.failure is not None:
             status = self.failure.status or 403
-            return envelope.failure(self.path, status, self.failure.info or "Processing failed")
+            info = (self.failure.info or "The video could not be processed").replace(
+                "{provider}", PROVIDER_NAMES.get(self.provider, self.provider)
+            )
+            return envelope.failure(self.path, status, info)
         return envelope.success(self.path, self.data)
 
     def to_json(self) -> dict[str, Any]:
@@ -135,6 +147,9 @@ class JobQueue:
         self._by_video: dict[str, Job] = {}
         self._next = 1
         self._session: aiohttp.ClientSession | None = None
+        # Every running task, also of jobs forgotten by the bound or by reset: held strongly
+        # (the loop keeps only weak references) and cancelled by close().
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(
         self,
@@ -165,6 +180,8 @@ class JobQueue:
         self._by_video[job.video_id] = job
         self._forget_oldest_finished()
         job.task = asyncio.get_running_loop().create_task(self._run(job))
+        self._tasks.add(job.task)
+        job.task.add_done_callback(self._tasks.discard)
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -177,23 +194,19 @@ class JobQueue:
         return list(self._jobs.values())
 
     def finish(self, jobs: Iterable[Job]) -> list[Job]:
-        """End processing now (the callback still goes out): tests never sleep."""
+        """End processing now: the state is final on return (the callback then goes out from
+        the job's task), so tests never sleep, even on the test's own event loop."""
         woken = []
         for job in jobs:
             if not job.done:
+                self._complete(job)
                 job.finish_now.set()
                 woken.append(job)
         return woken
 
-    async def settle(self, jobs: Iterable[Job]) -> None:
-        """Wait until these jobs have finished processing (deliveries may still run)."""
-        for job in jobs:
-            while not job.done and job.task is not None and not job.task.done():
-                await asyncio.sleep(0.001)
-
     async def close(self) -> None:
         """Cancel every job task and close the client: nothing outlives the server."""
-        tasks = [job.task for job in self._jobs.values() if job.task and not job.task.done()]
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -203,9 +216,8 @@ class JobQueue:
 
     def reset(self) -> None:
         """Forget every job; running ones are cancelled (their callbacks never go out)."""
-        for job in self._jobs.values():
-            if job.task is not None:
-                job.task.cancel()
+        for task in self._tasks:
+            task.cancel()
         self._jobs.clear()
         self._by_video.clear()
         self._next = 1
@@ -222,14 +234,23 @@ class JobQueue:
     async def _run(self, job: Job) -> None:
         half = self.processing_time / 2
         await self._wait(job, half)
-        job.state = "processing"
-        job.data = {**job.data, "processing_status": "processing"}
-        await self._wait(job, self.processing_time - half)
+        if not job.done:
+            job.state = "processing"
+            job.data = {**job.data, "processing_status": "processing"}
+            await self._wait(job, self.processing_time - half)
+        self._complete(job)
+        if job.callback_url is not None:
+            await self._deliver(job)
+
+    @staticmethod
+    def _complete(job: Job) -> None:
+        """The final state, data and envelope; once (by the task or by ``finish``)."""
+        if job.done:
+            return
         job.state = "failed" if job.failure is not None else "succeeded"
         job.data = {**job.data, "processing_status": job.state}
         job.finished = time.time()
-        if job.callback_url is not None:
-            await self._deliver(job)
+        job.final_envelope()
 
     @staticmethod
     async def _wait(job: Job, seconds: float) -> None:
@@ -243,7 +264,14 @@ class JobQueue:
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
         if fault is not None and fault.effect == "callback_drop":
-            self._record(job, None, "dropped by fault rule", 0.0, fault)
+            self._record(
+                job,
+                started=time.time(),
+                status=None,
+                error="dropped by fault rule",
+                duration_ms=0.0,
+                fault=fault,
+            )
             return
         copies = 2 if fault is not None and fault.effect == "callback_duplicate" else 1
         for _ in range(copies):
@@ -269,7 +297,14 @@ class JobQueue:
             except (aiohttp.ClientError, TimeoutError) as error:
                 delivery.error = f"{type(error).__name__} {error}".strip()
             delivery.duration_ms = (time.perf_counter() - started) * 1000
-            self._record(job, delivery.status, delivery.error, delivery.duration_ms, fault)
+            self._record(
+                job,
+                started=delivery.time,
+                status=delivery.status,
+                error=delivery.error,
+                duration_ms=delivery.duration_ms,
+                fault=fault,
+            )
             if delivery.status is not None and 200 <= delivery.status < 300:
                 return
             if attempt < self.retries:
@@ -292,6 +327,8 @@ class JobQueue:
     def _record(
         self,
         job: Job,
+        *,
+        started: float,
         status: int | None,
         error: str | None,
         duration_ms: float,
@@ -301,7 +338,7 @@ class JobQueue:
         entry = Entry(
             "POST",
             job.callback_url,
-            time.time(),
+            started,
             dict(self._headers(job)),
             direction="outbound",
             resource=job.resource,
@@ -309,8 +346,14 @@ class JobQueue:
             provider=job.provider,
             body=json.loads(job.final_envelope()),
             status=status,
-            info=error or f"callback delivered for {job.id}",
+            info=error or _delivery_info(job, status),
             duration_ms=duration_ms,
             fault=fault.to_json() if fault is not None else None,
         )
         self.journal.record(entry)
+
+
+def _delivery_info(job: Job, status: int | None) -> str:
+    if status is not None and 200 <= status < 300:
+        return f"callback delivered for {job.id}"
+    return f"callback for {job.id} not accepted: the receiver answered {status}"

@@ -400,3 +400,8 @@ def test_a_listed_rule_can_be_armed_again_as_listed() -> None:
     (again,) = plan.arm([listed.to_json()])
     assert (again.id, again.matched, again.fired) == (2, 0, 0)
     assert (again.resource, again.status, again.times) == ("twitter.*", 429, 2)
+
+
+def test_a_callback_delay_needs_its_delay() -> None:
+    with pytest.raises(FaultSpecError, match=r"/delay_ms: callback_delay needs a delay_ms above 0"):
+        FaultPlan().arm([{"effect": "callback_delay"}], indexed=False)
