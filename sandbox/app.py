@@ -12,6 +12,7 @@ import difflib
 import functools
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -263,6 +264,12 @@ def parse_body(raw: bytes) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("The request body is nested too deeply to be a push request") from None
+    except ValueError:
+        # Python refuses integers of more than sys.get_int_max_str_digits() digits.
+        raise BadRequest(
+            f"The request body holds a number of more than {sys.get_int_max_str_digits()} "
+            "digits: no push request needs one"
+        ) from None
 
 
 def check_target(
