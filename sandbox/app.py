@@ -34,6 +34,7 @@ from sandbox.errors import (
 )
 from sandbox.fabricate import Push
 from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
+from sandbox.jsontext import unpaired_surrogate
 from sandbox.state import SANDBOX, Sandbox
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -256,7 +257,7 @@ def parse_body(raw: bytes) -> Any:
             f"The request body is not valid UTF-8 (byte {error.start}): send JSON encoded as UTF-8"
         ) from None
     try:
-        return json.loads(text)
+        body = json.loads(text)
     except json.JSONDecodeError as error:
         raise BadRequest(
             f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
@@ -270,6 +271,13 @@ def parse_body(raw: bytes) -> Any:
             f"The request body holds a number of more than {sys.get_int_max_str_digits()} "
             "digits: no push request needs one"
         ) from None
+    surrogate = unpaired_surrogate(text, body)
+    if surrogate is not None:
+        raise BadRequest(
+            f"The request body holds a string with an unpaired UTF-16 surrogate escape "
+            f"({surrogate}): JSON strings must be valid Unicode"
+        )
+    return body
 
 
 def check_target(
