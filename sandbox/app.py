@@ -7,7 +7,6 @@ turns every refusal into the OneAll error envelope and logs one line per request
 from __future__ import annotations
 
 import base64
-import binascii
 import difflib
 import functools
 import json
@@ -183,7 +182,7 @@ def authenticate(header: str | None, settings: Settings) -> None:
         user, colon, password = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         )
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII header value
         raise Unauthorized(f"Malformed HTTP Basic credentials: {how}") from None
     if not colon:
         raise Unauthorized(f"Malformed HTTP Basic credentials (no colon between the keys): {how}")
