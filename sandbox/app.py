@@ -93,10 +93,15 @@ def _as_pattern(path: str) -> str:
 def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
     """aiohttp's own refusals (no route, wrong method, body too large) as OneAll errors."""
     if isinstance(error, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(error.allowed_methods))
+        accepts = (
+            f"it accepts {allowed} only"
+            if request.path.startswith(ADMIN_PREFIX)
+            else "push resources accept POST only"
+        )
         return MethodNotAllowed(
-            f"The method {request.method} is not allowed on {request.path}: "
-            "push resources accept POST only",
-            headers={"Allow": "POST"},
+            f"The method {request.method} is not allowed on {request.path}: {accepts}",
+            headers={"Allow": allowed},
         )
     if isinstance(error, web.HTTPNotFound):
         return unknown_path(request)
