@@ -252,7 +252,8 @@ def _tweet_length(text: str, limit: int) -> int | None:
         if len(text) + _LINK_SURPLUS * dots <= limit:
             return None
         if not dots:
-            return len(text)
+            length = len(text) - text.count("\r\n")  # a line ending counts 1, CRLF included
+            return length if length > limit else None
     elif len(text) * 2 <= limit and "." not in text:
         return None
     weighted = _weighted_length(text) if len(text) <= _CACHED_TWEET_CHARS else _parse(text)

@@ -726,6 +726,8 @@ def test_happy_path_imports_no_slow_libraries() -> None:
         "👩‍💻" * 140,
         "👩‍💻" * 141,
         "📎 https://example.com " * 10,
+        "a\r\n" * 100,
+        "a\r\n" * 141,
     ],
 )
 def test_tweet_shortcuts_agree_with_twitter_text(message: str) -> None:
