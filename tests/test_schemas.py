@@ -633,6 +633,22 @@ def test_every_problem_is_listed(validators: Validators) -> None:
     )
 
 
+def test_a_flood_of_problems_is_cut_short(validators: Validators) -> None:
+    body = changed("facebook.page.post", attachments=[0] * 500_000)
+    started = time.perf_counter()
+    sentences = refused(validators, "facebook.page.post", body).split("; ")
+    assert time.perf_counter() - started < 2
+    assert sentences[0] == (
+        "[request->push->page->attachments->0] must be an id (a non-empty string), got a number (0)"
+    )
+    assert len(sentences) == 21 and sentences[-1] == "and more problems"
+    body = changed("twitter.post", **{f"mood{n}": n for n in range(25)})
+    info = refused(validators, "twitter.post", body)
+    assert info.count("is not a key of post") == 20
+    assert "[request->push->post->mood19]" in info and "mood20" not in info
+    assert info.endswith("; and 5 more")
+
+
 def test_schema_and_custom_problems_together(validators: Validators) -> None:
     body = changed("twitter.post", message="a" * 300, attachments=[""], location=3)
     info = refused(validators, "twitter.post", body)
