@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from sandbox import envelope
 from sandbox.admin import ADMIN_PREFIX, add_admin_routes
@@ -90,8 +91,16 @@ def _as_pattern(path: str) -> str:
     return "/".join(parts)
 
 
-def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
-    """aiohttp's own refusals (no route, wrong method, body too large) as OneAll errors."""
+def http_error(
+    request: web.Request, error: web.HTTPException | web.RequestPayloadError
+) -> RequestError:
+    """aiohttp's own refusals (no route, wrong method, body too large or unreadable) as OneAll
+    errors."""
+    if isinstance(error, web.RequestPayloadError):
+        # Raised by request.read(), e.g. for a body that is not what its Content-Encoding says.
+        cause = error.__cause__
+        reason = cause.message if isinstance(cause, HttpProcessingError) else str(error)
+        return BadRequest(f"The request body cannot be read: {reason}")
     if isinstance(error, web.HTTPMethodNotAllowed):
         allowed = ", ".join(sorted(error.allowed_methods))
         accepts = (
@@ -118,7 +127,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         info = envelope.SUCCESS_INFO
     except RequestError as error:
         response, info = error_response(request.path, error), error.info
-    except web.HTTPException as http:
+    except (web.HTTPException, web.RequestPayloadError) as http:
         refusal = http_error(request, http)
         response, info = error_response(request.path, refusal), refusal.info
     if access_log.isEnabledFor(logging.INFO):
