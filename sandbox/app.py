@@ -130,6 +130,8 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     except (web.HTTPException, web.RequestPayloadError) as http:
         refusal = http_error(request, http)
         response, info = error_response(request.path, refusal), refusal.info
+        if isinstance(http, web.RequestPayloadError):
+            response.force_close()  # aiohttp drops the connection: the client must not reuse it
     if access_log.isEnabledFor(logging.INFO):
         elapsed = (time.perf_counter() - started) * 1000
         access_log.info(
