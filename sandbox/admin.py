@@ -13,6 +13,7 @@ from sandbox.catalog import ENDPOINTS
 from sandbox.errors import BadRequest, NotFound
 from sandbox.faults import FaultSpecError
 from sandbox.jobs import JOB_STATES
+from sandbox.jsontext import unpaired_surrogate
 from sandbox.state import SANDBOX
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -30,9 +31,17 @@ async def read_json(request: web.Request) -> Any:
     """The control plane's request body as JSON; BadRequest says what is wrong."""
     raw = await request.read()
     try:
-        return json.loads(raw or b"{}")
+        text = raw.decode("utf-8-sig") or "{}"
+        data = json.loads(text)
     except (ValueError, RecursionError):
         raise BadRequest(f"The body of {request.method} {request.path} is not valid JSON") from None
+    surrogate = unpaired_surrogate(text, data)
+    if surrogate is not None:
+        raise BadRequest(
+            f"The body of {request.method} {request.path} holds a string with an unpaired "
+            f"UTF-16 surrogate escape ({surrogate}): JSON strings must be valid Unicode"
+        )
+    return data
 
 
 async def health(request: web.Request) -> web.Response:
@@ -187,4 +196,7 @@ def add_admin_routes(app: web.Application) -> None:
         web.post("reset", reset),
     ]
     for route in routes:
-        app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)
+        if route.method == "GET":
+            app.router.add_get(ADMIN_PREFIX + route.path, route.handler)  # HEAD too
+        else:
+            app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)

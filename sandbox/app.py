@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import difflib
 import functools
 import hmac
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from sandbox import effects, envelope
 from sandbox.admin import ADMIN_PREFIX, add_admin_routes
@@ -49,6 +50,7 @@ from sandbox.faults import (
 from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
 from sandbox.jobs import JOB_HEADER, Job, callback_refusal
 from sandbox.journal import Entry, body_for_journal
+from sandbox.jsontext import unpaired_surrogate
 from sandbox.state import SANDBOX, Sandbox
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -115,13 +117,26 @@ def _as_pattern(path: str) -> str:
     return "/".join(parts)
 
 
-def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
-    """aiohttp's own refusals (no route, wrong method, body too large) as OneAll errors."""
+def http_error(
+    request: web.Request, error: web.HTTPException | web.RequestPayloadError
+) -> RequestError:
+    """aiohttp's own refusals (no route, wrong method, body too large or unreadable) as OneAll
+    errors."""
+    if isinstance(error, web.RequestPayloadError):
+        # Raised by request.read(), e.g. for a body that is not what its Content-Encoding says.
+        cause = error.__cause__
+        reason = cause.message if isinstance(cause, HttpProcessingError) else str(error)
+        return BadRequest(f"The request body cannot be read: {reason}")
     if isinstance(error, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(error.allowed_methods))
+        accepts = (
+            f"it accepts {allowed} only"
+            if request.path.startswith(ADMIN_PREFIX)
+            else "push resources accept POST only"
+        )
         return MethodNotAllowed(
-            f"The method {request.method} is not allowed on {request.path}: "
-            "push resources accept POST only",
-            headers={"Allow": "POST"},
+            f"The method {request.method} is not allowed on {request.path}: {accepts}",
+            headers={"Allow": allowed},
         )
     if isinstance(error, web.HTTPNotFound):
         return unknown_path(request)
@@ -149,7 +164,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         raise
     info = entry.info or info  # what an injected fault put in place of the answer
     if entry.body is None and request.body_exists:  # refused before the pipeline read it
-        entry.body = await body_left_unread(request)
+        entry.body = body_received(request)
     entry.duration_ms = (time.perf_counter() - started) * 1000
     transport = request.transport
     if transport is None or transport.is_closing():
@@ -170,13 +185,14 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
-async def body_left_unread(request: web.Request) -> Any:
-    """The body of a request refused before the pipeline (unknown path, wrong method), for the
-    journal; None when it is over the size limit or the client is gone."""
+def body_received(request: web.Request) -> Any:
+    """For the journal, the body of a request refused before the pipeline read it (unknown
+    path, wrong method, too large): what has already arrived, never waiting for more."""
     try:
-        return body_for_journal(await request.read())
-    except (web.HTTPRequestEntityTooLarge, ConnectionError):
+        received = request.content.read_nowait()
+    except (web.RequestPayloadError, ConnectionError, RuntimeError):
         return None
+    return body_for_journal(received) if received else None
 
 
 def admin_guard(handler: Handler) -> Handler:
@@ -203,9 +219,12 @@ async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResp
         return await handler(request), envelope.SUCCESS_INFO
     except RequestError as error:
         return error_response(request.path, error), error.info
-    except web.HTTPException as http:
+    except (web.HTTPException, web.RequestPayloadError) as http:
         refusal = http_error(request, http)
-        return error_response(request.path, refusal), refusal.info
+        response = error_response(request.path, refusal)
+        if isinstance(http, web.RequestPayloadError):
+            response.force_close()  # aiohttp drops the connection: the client must not reuse it
+        return response, refusal.info
 
 
 # --- the push pipeline ------------------------------------------------------------------------
@@ -345,7 +364,7 @@ def authenticate(header: str | None, settings: Settings) -> None:
         user, colon, password = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         )
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII header value
         raise Unauthorized(f"Malformed HTTP Basic credentials: {how}") from None
     if not colon:
         raise Unauthorized(f"Malformed HTTP Basic credentials (no colon between the keys): {how}")
@@ -422,7 +441,7 @@ def parse_body(raw: bytes) -> Any:
             f"The request body is not valid UTF-8 (byte {error.start}): send JSON encoded as UTF-8"
         ) from None
     try:
-        return json.loads(text)
+        body = json.loads(text)
     except json.JSONDecodeError as error:
         raise BadRequest(
             f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
@@ -430,6 +449,19 @@ def parse_body(raw: bytes) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("The request body is nested too deeply to be a push request") from None
+    except ValueError:
+        # Python refuses integers of more than sys.get_int_max_str_digits() digits.
+        raise BadRequest(
+            f"The request body holds a number of more than {sys.get_int_max_str_digits()} "
+            "digits: no push request needs one"
+        ) from None
+    surrogate = unpaired_surrogate(text, body)
+    if surrogate is not None:
+        raise BadRequest(
+            f"The request body holds a string with an unpaired UTF-16 surrogate escape "
+            f"({surrogate}): JSON strings must be valid Unicode"
+        )
+    return body
 
 
 def check_target(

@@ -92,7 +92,7 @@ def identity_from(data: object, where: str, *, token: str, origin: str) -> Ident
         allowed = ", ".join(sorted(_IDENTITY_KEYS))
         raise ValueError(f"{where}: unknown key {', '.join(unknown)}; allowed: {allowed}")
     provider = data.get("provider")
-    if provider not in PROVIDER_NAMES:
+    if not isinstance(provider, str) or provider not in PROVIDER_NAMES:
         raise ValueError(
             f"{where}/provider: must be one of {', '.join(PROVIDER_NAMES)}, got {provider!r}"
         )
@@ -100,7 +100,8 @@ def identity_from(data: object, where: str, *, token: str, origin: str) -> Ident
     if not isinstance(consent, bool):
         raise ValueError(f"{where}/consent: must be true or false, got {consent!r}")
     user = data.get("user", {})
-    if not isinstance(user, dict):
+    # An empty user is made up on registration; one without an id would fail every push.
+    if not isinstance(user, dict) or (user and not isinstance(user.get("id"), str | int)):
         raise ValueError(f"{where}/user: must be an object with id, name, screen_name")
     targets: dict[str, list[dict[str, Any]]] = {}
     for kind in TARGET_KINDS:
@@ -112,7 +113,9 @@ def identity_from(data: object, where: str, *, token: str, origin: str) -> Ident
                 raise ValueError(f"{where}/{kind}/{index}: must be an object with an id")
         targets[kind] = [dict(item, id=str(item["id"])) for item in items]
     channel = data.get("channel")
-    if channel is not None and not isinstance(channel, dict):
+    if channel is not None and (
+        not isinstance(channel, dict) or not isinstance(channel.get("id"), str | int)
+    ):
         raise ValueError(f"{where}/channel: must be an object with id and title")
     return Identity(
         token=token,
