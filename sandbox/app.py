@@ -240,11 +240,14 @@ def push_handler(endpoint: Endpoint) -> Handler:
         token = request.match_info["token"]
         entry.resource, entry.provider, entry.identity = endpoint.name, endpoint.provider, token
         raw = await read_body(request, settings.max_body)
-        entry.body = body_for_journal(raw)
+        body, unreadable = read_json(raw)  # the journal shows the body even when refused
+        entry.body = body
         authenticate(request.headers.get("Authorization"), settings)
         headers = deprecation(endpoint, settings)
         identity = sandbox.identities.resolve(token, endpoint.provider)
-        node = sandbox.validators.validate(endpoint.name, parse_body(raw))
+        if unreadable is not None:
+            raise unreadable
+        node = sandbox.validators.validate(endpoint.name, body)
         params = {key: value for key, value in request.match_info.items() if key != "token"}
         if sandbox.identities.strict:
             check_target(endpoint, identity, node, params)
@@ -423,11 +426,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 
 
-def parse_body(raw: bytes) -> Any:
-    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6).
+def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
+    """The parsed body and None, or the body as text and the refusal saying why it is not JSON."""
+    try:
+        return parse_body(raw), None
+    except BadRequest as refusal:
+        return raw.decode("utf-8", errors="replace"), refusal
 
-    Read before authentication so the journal shows what was sent even when it is refused.
-    """
+
+def parse_body(raw: bytes) -> Any:
+    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if not raw.strip():

@@ -188,3 +188,13 @@ async def test_admin_token_closes_the_control_plane_but_health(
     allowed = await client.get("/__sandbox/journal", headers={"Authorization": "Bearer s3cret"})
     assert allowed.status == 200
     assert await tweet(client) == 200  # the push API keeps its own HTTP Basic keys
+
+
+async def test_a_body_no_answer_could_carry_is_journaled_as_text(client: Client) -> None:
+    endpoint = BY_NAME["twitter.post"]
+    raw = b'{"request": {"push": {"post": {"message": "\\ud800"}}}}'
+    for path in (push_path(endpoint), "/push/nowhere.json"):
+        response = await client.post(path, data=raw, headers={"Authorization": AUTH})
+        assert response.status in (400, 404)
+    entries = (await journal(client))["entries"]
+    assert [entry["request"]["body"] for entry in entries] == [raw.decode()] * 2
