@@ -67,10 +67,10 @@ DEPRECATION_HEADERS = {"Deprecation": "@1533081600"}
 KNOWN_PATHS = [endpoint.display_path for endpoint in ENDPOINTS]
 
 
-def create_app(settings: Settings, sandbox: Sandbox | None = None) -> web.Application:
-    """Routes compiled once from the catalog; ``sandbox`` lets a caller share loaded models."""
+def create_app(settings: Settings) -> web.Application:
+    """Routes compiled once from the catalog, models loaded from the settings' files."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=settings.max_body)
-    state = app[SANDBOX] = sandbox or Sandbox.from_settings(settings)
+    state = app[SANDBOX] = Sandbox.from_settings(settings)
     app.on_shutdown.append(lambda _: _stop_waiting(state))
     app.on_cleanup.append(lambda _: state.close())
     for endpoint in ENDPOINTS:
