@@ -31,9 +31,13 @@ examples:
   oneall-sandbox --port 0 --seed 42      a free port, reproducible ids
   oneall-sandbox --strict-identities --identities my-identities.json
   SANDBOX_PORT=9000 oneall-sandbox -q    configure by environment, log warnings only
+  oneall-sandbox --faults fixtures/faults/flaky.toml --seed 1
+                                         arm a fault scenario: the same calls fail each run
   oneall-sandbox --list                  print the resource table
 
-control plane: GET /__sandbox/health, GET and POST /__sandbox/identities"""
+control plane (JSON, under /__sandbox/): GET health; GET, POST identities; GET, POST, DELETE
+faults and DELETE faults/{id}; GET, DELETE journal; GET objects; POST seed; POST reset.
+A single request can fail on demand with the header X-Sandbox-Fault: rate_limited."""
 
 
 def build_parser() -> argparse.ArgumentParser:

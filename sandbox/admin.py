@@ -1,5 +1,5 @@
 """The control plane under ``/__sandbox/``: health, identities, faults, journal, objects,
-seed and reset. Its own calls are not journaled."""
+video jobs, seed and reset. Its own calls are not journaled."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sandbox import __version__
 from sandbox.catalog import ENDPOINTS
 from sandbox.errors import BadRequest, NotFound
 from sandbox.faults import FaultSpecError
+from sandbox.jobs import JOB_STATES
+from sandbox.jsontext import unpaired_surrogate
 from sandbox.openapi import serve_document
 from sandbox.state import SANDBOX
 
@@ -31,9 +33,17 @@ async def read_json(request: web.Request) -> Any:
     """The control plane's request body as JSON; BadRequest says what is wrong."""
     raw = await request.read()
     try:
-        return json.loads(raw or b"{}")
+        text = raw.decode("utf-8-sig") or "{}"
+        data = json.loads(text)
     except (ValueError, RecursionError):
         raise BadRequest(f"The body of {request.method} {request.path} is not valid JSON") from None
+    surrogate = unpaired_surrogate(text, data)
+    if surrogate is not None:
+        raise BadRequest(
+            f"The body of {request.method} {request.path} holds a string with an unpaired "
+            f"UTF-16 surrogate escape ({surrogate}): JSON strings must be valid Unicode"
+        )
+    return data
 
 
 async def health(request: web.Request) -> web.Response:
@@ -137,6 +147,33 @@ async def set_seed(request: web.Request) -> web.Response:
     return json_response({"seed": seed})
 
 
+async def list_jobs(request: web.Request) -> web.Response:
+    """Every video job, its state and its callback deliveries; ``?state=processing``."""
+    wanted = request.query.get("state") or None
+    if wanted is not None and wanted not in JOB_STATES:
+        raise BadRequest(
+            f"The query parameter state must be one of {', '.join(JOB_STATES)}, got {wanted!r}"
+        )
+    jobs = request.app[SANDBOX].jobs.all()
+    return json_response({"jobs": [job.to_json() for job in jobs if wanted in (None, job.state)]})
+
+
+async def finish_jobs(request: web.Request) -> web.Response:
+    """End processing now — one job, or every unfinished one — so tests never sleep. Answers
+    once their state is final; the callbacks go out in the background."""
+    queue = request.app[SANDBOX].jobs
+    job_id = request.match_info.get("id")
+    if job_id is None:
+        jobs = queue.all()
+    else:
+        job = queue.get(job_id)
+        if job is None:
+            raise NotFound(f"No job with id {job_id}: GET /__sandbox/jobs lists the jobs")
+        jobs = [job]
+    queue.finish(jobs)  # their state is final on return
+    return json_response({"jobs": [job.to_json() for job in jobs]})
+
+
 async def reset(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     sandbox.reset()
@@ -155,9 +192,15 @@ def add_admin_routes(app: web.Application) -> None:
         web.get("journal", read_journal),
         web.delete("journal", clear_journal),
         web.get("objects", list_objects),
+        web.get("jobs", list_jobs),
+        web.post("jobs/finish", finish_jobs),
+        web.post("jobs/{id}/finish", finish_jobs),
         web.post("seed", set_seed),
         web.post("reset", reset),
         web.get("openapi.json", serve_document),
     ]
     for route in routes:
-        app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)
+        if route.method == "GET":
+            app.router.add_get(ADMIN_PREFIX + route.path, route.handler)  # HEAD too
+        else:
+            app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)

@@ -9,17 +9,20 @@ up no ids and seeded runs stay reproducible.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import binascii
 import difflib
 import functools
+import hmac
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from sandbox import effects, envelope
 from sandbox.admin import ADMIN_PREFIX, add_admin_routes
@@ -35,14 +38,25 @@ from sandbox.errors import (
     Unauthorized,
 )
 from sandbox.fabricate import Push
-from sandbox.faults import Fault, FaultSpecError, build_fault, parse_header
+from sandbox.faults import (
+    ANSWER_EFFECTS,
+    CALLBACK_EFFECTS,
+    PROCESSING_EFFECTS,
+    Fault,
+    FaultSpecError,
+    build_fault,
+    parse_header,
+)
 from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
+from sandbox.jobs import JOB_HEADER, Job, callback_refusal
 from sandbox.journal import Entry, body_for_journal
+from sandbox.jsontext import unpaired_surrogate
 from sandbox.state import SANDBOX, Sandbox
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by the middleware
 FAULT_HEADER = "X-Sandbox-Fault"
+NO_ANSWER = "no answer: the connection was closed"
 
 log = logging.getLogger("sandbox")
 access_log = logging.getLogger("sandbox.access")
@@ -53,11 +67,12 @@ DEPRECATION_HEADERS = {"Deprecation": "@1533081600"}
 KNOWN_PATHS = [endpoint.display_path for endpoint in ENDPOINTS]
 
 
-def create_app(settings: Settings, sandbox: Sandbox | None = None) -> web.Application:
-    """Routes compiled once from the catalog; ``sandbox`` lets a caller share loaded models."""
+def create_app(settings: Settings) -> web.Application:
+    """Routes compiled once from the catalog, models loaded from the settings' files."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=settings.max_body)
-    state = app[SANDBOX] = sandbox or Sandbox.from_settings(settings)
+    state = app[SANDBOX] = Sandbox.from_settings(settings)
     app.on_shutdown.append(lambda _: _stop_waiting(state))
+    app.on_cleanup.append(lambda _: state.close())
     for endpoint in ENDPOINTS:
         app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
     add_admin_routes(app)
@@ -102,17 +117,25 @@ def _as_pattern(path: str) -> str:
     return "/".join(parts)
 
 
-def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
-    """aiohttp's own refusals (no route, wrong method, body too large) as OneAll errors."""
+def http_error(
+    request: web.Request, error: web.HTTPException | web.RequestPayloadError
+) -> RequestError:
+    """aiohttp's own refusals (no route, wrong method, body too large or unreadable) as OneAll
+    errors."""
+    if isinstance(error, web.RequestPayloadError):
+        # Raised by request.read(), e.g. for a body that is not what its Content-Encoding says.
+        cause = error.__cause__
+        reason = cause.message if isinstance(cause, HttpProcessingError) else str(error)
+        return BadRequest(f"The request body cannot be read: {reason}")
     if isinstance(error, web.HTTPMethodNotAllowed):
-        allowed = ", ".join(sorted(error.allowed_methods))  # POST on push paths
-        takes = (
-            f"it takes {allowed}"
+        allowed = ", ".join(sorted(error.allowed_methods))
+        accepts = (
+            f"it accepts {allowed} only"
             if request.path.startswith(ADMIN_PREFIX)
             else "push resources accept POST only"
         )
         return MethodNotAllowed(
-            f"The method {request.method} is not allowed on {request.path}: {takes}",
+            f"The method {request.method} is not allowed on {request.path}: {accepts}",
             headers={"Allow": allowed},
         )
     if isinstance(error, web.HTTPNotFound):
@@ -126,19 +149,29 @@ def http_error(request: web.Request, error: web.HTTPException) -> RequestError:
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every refusal as the OneAll envelope; every push exchange in the journal and the log."""
     if request.path.startswith(ADMIN_PREFIX):
-        response, _ = await answer(request, handler)
+        response, _ = await answer(request, admin_guard(handler))
         return response
     started = time.perf_counter()
     entry = Entry(request.method, request.path, time.time(), request.headers)
     request[ENTRY] = entry
-    response, info = await answer(request, handler)
+    journal = request.app[SANDBOX].journal
+    try:
+        response, info = await answer(request, handler)
+    except asyncio.CancelledError:  # the client hung up and the server cancels its handlers
+        entry.duration_ms = (time.perf_counter() - started) * 1000
+        entry.info = NO_ANSWER
+        journal.record(entry)
+        raise
+    info = entry.info or info  # what an injected fault put in place of the answer
+    if entry.body is None and request.body_exists:  # refused before the pipeline read it
+        entry.body = body_received(request)
     entry.duration_ms = (time.perf_counter() - started) * 1000
     transport = request.transport
     if transport is None or transport.is_closing():
-        entry.info = "no answer: the connection was closed"
+        entry.info = NO_ANSWER
     else:
         entry.status, entry.info = response.status, info
-    request.app[SANDBOX].journal.record(entry)
+    journal.record(entry)
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
             "%s %s -> %s %.1fms%s%s",
@@ -152,15 +185,46 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
+def body_received(request: web.Request) -> Any:
+    """For the journal, the body of a request refused before the pipeline read it (unknown
+    path, wrong method, too large): what has already arrived, never waiting for more."""
+    try:
+        received = request.content.read_nowait()
+    except (web.RequestPayloadError, ConnectionError, RuntimeError):
+        return None
+    return body_for_journal(received) if received else None
+
+
+def admin_guard(handler: Handler) -> Handler:
+    """With --admin-token, the control plane (but its health check) needs the bearer token."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.app[SANDBOX].settings.admin_token
+        if token is not None and request.path != ADMIN_PREFIX + "health":
+            sent = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                raise Unauthorized(
+                    "The control plane needs the header Authorization: Bearer <admin token>, "
+                    "the token given with --admin-token (SANDBOX_ADMIN_TOKEN)",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return await handler(request)
+
+    return guarded
+
+
 async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResponse, str]:
     """Run the handler; refusals, raised or aiohttp's own, become the error envelope."""
     try:
         return await handler(request), envelope.SUCCESS_INFO
     except RequestError as error:
         return error_response(request.path, error), error.info
-    except web.HTTPException as http:
+    except (web.HTTPException, web.RequestPayloadError) as http:
         refusal = http_error(request, http)
-        return error_response(request.path, refusal), refusal.info
+        response = error_response(request.path, refusal)
+        if isinstance(http, web.RequestPayloadError):
+            response.force_close()  # aiohttp drops the connection: the client must not reuse it
+        return response, refusal.info
 
 
 # --- the push pipeline ------------------------------------------------------------------------
@@ -176,27 +240,38 @@ def push_handler(endpoint: Endpoint) -> Handler:
         token = request.match_info["token"]
         entry.resource, entry.provider, entry.identity = endpoint.name, endpoint.provider, token
         raw = await read_body(request, settings.max_body)
-        entry.body = body_for_journal(raw)
+        body, unreadable = read_json(raw)  # the journal shows the body even when refused
+        entry.body = body
         authenticate(request.headers.get("Authorization"), settings)
         headers = deprecation(endpoint, settings)
         identity = sandbox.identities.resolve(token, endpoint.provider)
-        node = sandbox.validators.validate(endpoint.name, parse_body(raw))
+        if unreadable is not None:
+            raise unreadable
+        node = sandbox.validators.validate(endpoint.name, body)
         params = {key: value for key, value in request.match_info.items() if key != "token"}
         if sandbox.identities.strict:
             check_target(endpoint, identity, node, params)
+        check_videos(endpoint, node, sandbox)
         fault = pick_fault(request, sandbox, endpoint, token)
         if fault is not None:
             entry.fault = fault.to_json()
-            replaced = await effects.before_answer(
-                fault, request, endpoint.provider, sandbox.shutdown
-            )
-            if replaced is not None:
-                return replaced
+            if fault.effect in ANSWER_EFFECTS:
+                replaced = await effects.before_answer(
+                    fault, request, endpoint.provider, sandbox.shutdown
+                )
+                if replaced is not None:
+                    entry.info = f"Injected fault: {fault.preset or fault.effect}"
+                    return replaced
         data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
         entry.data = data
         if endpoint.creates:
             remember_created(identity, endpoint, node, data)
         sandbox.objects.add(endpoint.name, token, data, entry.started)
+        if endpoint.asynchronous:
+            job = start_job(
+                sandbox, endpoint, path=request.path, token=token, node=node, data=data, fault=fault
+            )
+            headers = {**headers, JOB_HEADER: job.id}
         body = envelope.success(request.path, data)
         if fault is not None and fault.effect == "slow_body":
             return await effects.dribble(request, body, fault, headers, sandbox.shutdown)
@@ -209,13 +284,63 @@ def pick_fault(
     request: web.Request, sandbox: Sandbox, endpoint: Endpoint, token: str
 ) -> Fault | None:
     """The ``X-Sandbox-Fault`` header first and alone, else the first armed rule that fires."""
+    stage = "video" if endpoint.asynchronous else "answer"
     header = request.headers.get(FAULT_HEADER)
     if header is None:
-        return sandbox.faults.pick(endpoint.name, endpoint.provider, token)
+        return sandbox.faults.pick(endpoint.name, endpoint.provider, token, stage)
     try:
-        return build_fault(parse_header(header), f"{FAULT_HEADER}: ", rule_id=0, source="header")
+        fault = build_fault(parse_header(header), f"{FAULT_HEADER}: ", rule_id=0, source="header")
     except FaultSpecError as error:
         raise BadRequest(f"Cannot apply the fault: {error}") from None
+    if fault.effect not in ANSWER_EFFECTS and not endpoint.asynchronous:
+        raise BadRequest(
+            f"Cannot apply the fault: {FAULT_HEADER}: {fault.effect} applies to the asynchronous "
+            "video resources only (twitter/video.json, youtube/video.json)"
+        )
+    return fault
+
+
+def check_videos(endpoint: Endpoint, node: Mapping[str, Any], sandbox: Sandbox) -> None:
+    """What a schema cannot say about videos: callbacks go to loopback or allowed hosts only,
+    and a tweet cannot attach a video that has not finished processing (as on Twitter)."""
+    callback_url = node.get("callback_url")
+    if callback_url is not None:
+        refusal = callback_refusal(callback_url, sandbox.settings.callback_allow)
+        if refusal is not None:
+            raise BadRequest(f"[request->push->{endpoint.node}->callback_url] {refusal}")
+    if endpoint.provider != "twitter":
+        return
+    for index, attachment in enumerate(node.get("attachments") or ()):
+        job = sandbox.jobs.by_video(str(attachment))
+        if job is not None and job.state != "succeeded":
+            raise BadRequest(
+                f"[request->push->{endpoint.node}->attachments->{index}] the video {attachment} "
+                f"cannot be attached: its processing has {job.state_words}, wait for its "
+                "callback to report succeeded"
+            )
+
+
+def start_job(
+    sandbox: Sandbox,
+    endpoint: Endpoint,
+    *,
+    path: str,
+    token: str,
+    node: Mapping[str, Any],
+    data: dict[str, Any],
+    fault: Fault | None,
+) -> Job:
+    """Queue an asynchronous video; a fault rule may fail its processing or its callback."""
+    return sandbox.jobs.start(
+        resource=endpoint.name,
+        path=path,
+        identity=token,
+        provider=endpoint.provider,
+        data=data,
+        callback_url=node.get("callback_url"),
+        failure=fault if fault is not None and fault.effect in PROCESSING_EFFECTS else None,
+        outbound=fault if fault is not None and fault.effect in CALLBACK_EFFECTS else None,
+    )
 
 
 @functools.cache
@@ -242,7 +367,7 @@ def authenticate(header: str | None, settings: Settings) -> None:
         user, colon, password = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         )
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII header value
         raise Unauthorized(f"Malformed HTTP Basic credentials: {how}") from None
     if not colon:
         raise Unauthorized(f"Malformed HTTP Basic credentials (no colon between the keys): {how}")
@@ -301,11 +426,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 
 
-def parse_body(raw: bytes) -> Any:
-    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6).
+def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
+    """The parsed body and None, or the body as text and the refusal saying why it is not JSON."""
+    try:
+        return parse_body(raw), None
+    except BadRequest as refusal:
+        return raw.decode("utf-8", errors="replace"), refusal
 
-    Read before authentication so the journal shows what was sent even when it is refused.
-    """
+
+def parse_body(raw: bytes) -> Any:
+    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if not raw.strip():
@@ -319,7 +449,7 @@ def parse_body(raw: bytes) -> Any:
             f"The request body is not valid UTF-8 (byte {error.start}): send JSON encoded as UTF-8"
         ) from None
     try:
-        return json.loads(text)
+        body = json.loads(text)
     except json.JSONDecodeError as error:
         raise BadRequest(
             f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
@@ -327,6 +457,19 @@ def parse_body(raw: bytes) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("The request body is nested too deeply to be a push request") from None
+    except ValueError:
+        # Python refuses integers of more than sys.get_int_max_str_digits() digits.
+        raise BadRequest(
+            f"The request body holds a number of more than {sys.get_int_max_str_digits()} "
+            "digits: no push request needs one"
+        ) from None
+    surrogate = unpaired_surrogate(text, body)
+    if surrogate is not None:
+        raise BadRequest(
+            f"The request body holds a string with an unpaired UTF-16 surrogate escape "
+            f"({surrogate}): JSON strings must be valid Unicode"
+        )
+    return body
 
 
 def check_target(

@@ -42,6 +42,11 @@ class Settings:
     faults: tuple[Path, ...] = ()
     journal_size: int = 10_000
     journal_file: Path | None = None
+    processing_time: float = 2.0
+    callback_retries: int = 3
+    callback_allow: tuple[str, ...] = ()
+    grace: float = 5.0
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -55,8 +60,18 @@ class Settings:
             raise SettingsError(f"deprecated must be 'allow' or 'refuse', got {self.deprecated!r}")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be between 0 and 65535, got {self.port}")
+        if self.processing_time < 0:
+            raise SettingsError(
+                f"processing time must be 0 or more seconds, got {self.processing_time}"
+            )
+        if self.callback_retries < 1:
+            raise SettingsError(
+                f"callback retries must be at least 1 try, got {self.callback_retries}"
+            )
         if self.journal_size < 1:
             raise SettingsError(f"journal size must be at least 1, got {self.journal_size}")
+        if not 0 <= self.grace <= 3600:
+            raise SettingsError(f"grace must be between 0 and 3600 seconds, got {self.grace}")
         if self.max_body < 1:
             raise SettingsError(f"max body must be at least 1 byte, got {self.max_body}")
 
@@ -96,6 +111,13 @@ def parse_int(text: str) -> int:
         return int(text)
     except ValueError:
         raise ValueError("expected a whole number") from None
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        return float(text.strip().removesuffix("s"))
+    except ValueError:
+        raise ValueError("expected a number of seconds such as 2, 0.5 or 0") from None
 
 
 def parse_path(text: str) -> Path:
@@ -180,6 +202,62 @@ OPTIONS: tuple[Option, ...] = (
         parse_bool,
         short="-q",
         kind="switch",
+    ),
+    Option(
+        "faults",
+        "fault scenario (TOML or JSON) armed at start-up and by POST /__sandbox/reset; "
+        "repeat the flag, or separate files with commas in the variable",
+        parse_path,
+        "FILE",
+        kind="list",
+        shown_default="none",
+    ),
+    Option(
+        "journal_size",
+        "exchanges kept in the journal (and published objects); the oldest are dropped first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "journal_file",
+        "also append every journal entry to FILE, one JSON object per line",
+        parse_path,
+        "FILE",
+        shown_default="none",
+    ),
+    Option(
+        "processing_time",
+        "seconds an asynchronous video (twitter/video.json, youtube/video.json) takes to "
+        "process before its callback; 0 means at once",
+        parse_seconds,
+        "SECONDS",
+    ),
+    Option(
+        "callback_retries",
+        "tries to deliver a video callback when the receiver fails or times out "
+        "(0.5 s, then 1 s, ... apart)",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "callback_allow",
+        "a host besides loopback that may receive video callbacks; repeatable, "
+        "comma-separated in the variable",
+        metavar="HOST",
+        kind="list",
+        shown_default="loopback only",
+    ),
+    Option(
+        "grace",
+        "on SIGTERM or Ctrl-C, seconds requests in flight get to finish before they are cut",
+        parse_seconds,
+        "SECONDS",
+    ),
+    Option(
+        "admin_token",
+        "require Authorization: Bearer TOKEN on the control plane (/__sandbox/, except health)",
+        metavar="TOKEN",
+        shown_default="none, the control plane is open",
     ),
 )
 

@@ -1,4 +1,8 @@
-"""What a fired fault rule does to the HTTP exchange: wait, refuse, break or dribble."""
+"""What a fired fault rule does to the HTTP exchange: wait, refuse, break or dribble.
+
+Every injected wait ends early when the server stops (``Shutdown``) or the client hangs up
+(checked every ``POLL_SECONDS``), so a hang or a delay never outlives its connection.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sandbox.errors import ProviderError
 from sandbox.faults import Fault
 from sandbox.identities import PROVIDER_NAMES
 
+POLL_SECONDS = 0.05
 HTML_PAGES = {
     502: "Bad Gateway",
     503: "Service Temporarily Unavailable",
@@ -37,6 +42,24 @@ class Shutdown:
         return True
 
 
+def connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
+async def wait(request: web.Request, shutdown: Shutdown, seconds: float) -> bool:
+    """Wait ``seconds``; False at once when the server stops or the client hangs up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while connected(request):
+        left = deadline - loop.time()
+        if left <= 0:
+            return not shutdown.event.is_set()
+        if not await shutdown.sleep(min(left, POLL_SECONDS)):
+            return False
+    return False
+
+
 def info_of(fault: Fault, provider: str, default: str) -> str:
     return (fault.info or default).replace("{provider}", PROVIDER_NAMES.get(provider, provider))
 
@@ -55,16 +78,18 @@ async def before_answer(
     one, or None to let the pipeline answer normally (delay, slow body)."""
     delay = fault.delay_ms + (random.uniform(0, fault.jitter_ms) if fault.jitter_ms else 0)
     if delay:
-        await shutdown.sleep(delay / 1000)
+        await wait(request, shutdown, delay / 1000)
+    if not connected(request):  # the client gave up while we waited: nobody to answer
+        return reset_connection(request)
     effect = fault.effect
-    if effect == "error":
+    if effect == "error" or (effect == "delay" and fault.status is not None):
         assert fault.status is not None
         raise ProviderError(
             info_of(fault, provider, "Injected failure"), status=fault.status, headers=fault.headers
         )
     if effect == "hang":
-        await shutdown.sleep(fault.max_ms / 1000)
-        if fault.status is None:
+        await wait(request, shutdown, fault.max_ms / 1000)
+        if fault.status is None or not connected(request):
             return reset_connection(request)
         raise ProviderError(
             info_of(fault, provider, "The request timed out"),
@@ -109,12 +134,17 @@ async def dribble(
     response.content_type = "application/json"
     response.content_length = len(body)
     await response.prepare(request)
-    pieces = max(1, min(fault.chunks, len(body)))
-    step = -(-len(body) // pieces)
-    pause = fault.duration_ms / 1000 / pieces
-    for start in range(0, len(body), step):
-        await response.write(body[start : start + step])
-        if start + step < len(body):
-            await shutdown.sleep(pause)
-    await response.write_eof()
+    step = max(1, -(-len(body) // max(1, min(fault.chunks, len(body)))))
+    starts = range(0, len(body), step)
+    pause = fault.duration_ms / 1000 / max(1, len(starts) - 1)
+    try:
+        for start in starts:
+            if start:
+                await wait(request, shutdown, pause)
+                if not connected(request):  # the client gave up: stop dribbling
+                    return response
+            await response.write(body[start : start + step])
+        await response.write_eof()
+    except ConnectionError:  # the client hung up mid-write
+        pass
     return response

@@ -94,7 +94,9 @@ class IdSource:
         )
         self._virtual = seed is not None
         self._ms = VIRTUAL_START_MS if self._virtual else 0
-        self._sequence = 0
+        # Unseeded, start the sequence anywhere: two sandboxes (or runs) posting for the same
+        # identity in the same millisecond must not make the same id.
+        self._sequence = 0 if self._virtual else self._random.getrandbits(12)
         self.worker = twitter_worker(token)
 
     def digits(self, n: int) -> str:

@@ -19,9 +19,21 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from sandbox.catalog import ENDPOINTS, PROVIDERS
 from sandbox.errors import SettingsError
 
-EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
+# Effects on the answer to the request itself.
+ANSWER_EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
+# Decided when an asynchronous video is posted, seen when its processing ends.
+PROCESSING_EFFECTS = ("fail_processing",)
+# Effects on the delivery of a video callback (the only outbound traffic).
+CALLBACK_EFFECTS = ("callback_delay", "callback_duplicate", "callback_drop")
+EFFECTS = ANSWER_EFFECTS + PROCESSING_EFFECTS + CALLBACK_EFFECTS
+STAGE_EFFECTS = {
+    "answer": ANSWER_EFFECTS,
+    "video": ANSWER_EFFECTS + PROCESSING_EFFECTS,
+    "callback": CALLBACK_EFFECTS,
+}
 HTML_STATUSES = (502, 503, 504)
 DEFAULT_HANG_MS = 30_000
 
@@ -110,6 +122,24 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "connection_reset": {"effect": "reset"},
     "malformed_response": {"effect": "malformed"},
+    "processing_failed": {
+        "effect": "fail_processing",
+        "status": 502,
+        "info": "The video could not be processed: {provider} failed to fetch or transcode it, "
+        "please try again later",
+    },
+    "video_rejected": {
+        "effect": "fail_processing",
+        "status": 403,
+        "info": "The provider {provider} has rejected the video: it is longer than the maximum "
+        "duration the network accepts",
+    },
+    "video_unsupported": {
+        "effect": "fail_processing",
+        "status": 403,
+        "info": "The provider {provider} has rejected the video: its codec or container is not "
+        "supported (use H.264 video with AAC audio in an MP4 file)",
+    },
 }
 
 _MATCH_KEYS = ("resource", "identity", "provider", "after", "times", "probability")
@@ -117,6 +147,9 @@ _EFFECT_KEYS = (
     "status", "info", "headers", "delay_ms", "jitter_ms", "max_ms", "chunks", "duration_ms",
 )  # fmt: skip
 ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect"})
+LISTED_ONLY_KEYS = frozenset({"id", "source", "matched", "fired"})
+_STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "preset", "effect"})
+RESOURCES = tuple(endpoint.name for endpoint in ENDPOINTS)
 
 
 class FaultSpecError(ValueError):
@@ -172,30 +205,61 @@ def _check_int(rule: Mapping[str, Any], key: str, where: str, low: int, high: in
 def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault:
     """Check a rule as written and make it a Fault; ``where`` locates it for the message
     (``faults.toml: rules[2].`` or ``/rules/2/``)."""
+    rule = _with_preset(spec, where)
+    _check_patterns(rule, where)
+    _check_numbers(rule, where)
+    _check_answer(rule, where)
+    return Fault(id=rule_id, source=source, **rule)
+
+
+def _with_preset(spec: object, where: str) -> dict[str, Any]:
+    """The rule's keys over its preset's; ``null`` means "not given"."""
     if not isinstance(spec, Mapping):
-        raise FaultSpecError(f"{where.rstrip('./')}: a rule must be an object, got {spec!r}")
-    unknown = sorted(set(spec) - ALLOWED_KEYS)
+        place = where.rstrip("./ ") or "/"
+        raise FaultSpecError(f"{place}: a rule must be an object, got {spec!r}")
+    # What GET /__sandbox/faults lists can be posted back: its read-only keys are ignored.
+    given = {key: value for key, value in spec.items() if key not in LISTED_ONLY_KEYS}
+    unknown = sorted(str(key) for key in set(given) - ALLOWED_KEYS)
     if unknown:
         raise FaultSpecError(
             f"{where}{unknown[0]}: unknown key; a rule takes {', '.join(sorted(ALLOWED_KEYS))}"
         )
     rule: dict[str, Any] = {}
-    preset = spec.get("preset")
+    preset = given.get("preset")
     if preset is not None:
         if not isinstance(preset, str) or preset not in PRESETS:
             raise FaultSpecError(
                 f"{where}preset: unknown preset {preset!r}; presets: {', '.join(PRESETS)}"
             )
         rule.update(PRESETS[preset])
-    rule.update(spec)
-    effect = rule.get("effect")
-    if effect not in EFFECTS:
+    rule.update((key, value) for key, value in given.items() if value is not None)
+    if rule.get("effect") not in EFFECTS:
         raise FaultSpecError(
-            f"{where}effect: must be one of {', '.join(EFFECTS)} (or give a preset), got {effect!r}"
+            f"{where}effect: must be one of {', '.join(EFFECTS)} (or give a preset), "
+            f"got {rule.get('effect')!r}"
         )
+    return rule
+
+
+def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
+    """Which requests: patterns that could never match are refused, not silently idle."""
     for key in ("resource", "identity", "provider", "info"):
         if rule.get(key) is not None and not isinstance(rule[key], str):
             raise FaultSpecError(f"{where}{key}: must be a string, got {rule[key]!r}")
+    provider = rule.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise FaultSpecError(
+            f"{where}provider: must be one of {', '.join(PROVIDERS)}, got {provider!r}"
+        )
+    resource = rule.get("resource")
+    if resource is not None and not any(fnmatch.fnmatchcase(n, resource) for n in RESOURCES):
+        raise FaultSpecError(
+            f"{where}resource: {resource!r} matches no resource; resources are dotted names "
+            "such as twitter.post, facebook.page.* or *"
+        )
+
+
+def _check_numbers(rule: dict[str, Any], where: str) -> None:
     _check_int(rule, "after", where, 0, 10**9)
     _check_int(rule, "times", where, 1, 10**9)
     for key in ("delay_ms", "jitter_ms", "max_ms", "duration_ms"):
@@ -209,7 +273,11 @@ def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault
     if not 0 <= probability <= 1:
         raise FaultSpecError(f"{where}probability: must be from 0 to 1, got {probability!r}")
     rule["probability"] = float(probability)
-    status = rule.get("status")
+
+
+def _check_answer(rule: dict[str, Any], where: str) -> None:
+    """The status and headers the effect answers with."""
+    effect, status = rule["effect"], rule.get("status")
     if effect == "error":
         if status is None:
             raise FaultSpecError(f"{where}status: the error effect needs a status from 400 to 599")
@@ -222,13 +290,14 @@ def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault
             )
     elif status is not None:
         _check_int(rule, "status", where, 400, 599)
+    if effect == "callback_delay" and not rule.get("delay_ms"):
+        raise FaultSpecError(f"{where}delay_ms: callback_delay needs a delay_ms above 0")
     headers = rule.get("headers", {})
     if not isinstance(headers, Mapping) or not all(
         isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
     ):
         raise FaultSpecError(f"{where}headers: must be an object of header names to strings")
     rule["headers"] = dict(headers)
-    return Fault(id=rule_id, source=source, **rule)
 
 
 def parse_header(value: str) -> dict[str, Any]:
@@ -242,7 +311,7 @@ def parse_header(value: str) -> dict[str, Any]:
         if not equals:
             raise FaultSpecError(f"X-Sandbox-Fault: {param!r} must be written key=value")
         key, raw = key.strip(), raw.strip()
-        spec[key] = _header_value(raw)
+        spec[key] = raw if key in _STRING_KEYS else _header_value(raw)
     return spec
 
 
@@ -341,13 +410,22 @@ class FaultPlan:
         self.rules = []
         return removed
 
-    def pick(self, resource: str, provider: str, identity: str) -> Fault | None:
-        """The first rule that fires for this request, counting every rule that matched."""
+    def pick(
+        self, resource: str, provider: str, identity: str, stage: str = "answer"
+    ) -> Fault | None:
+        """The first rule of this ``stage`` that fires, counting every such rule that matched.
+
+        ``answer``: the request's own answer; ``video``: an asynchronous video's request, where
+        a rule may also fail its processing; ``callback``: the delivery of a video's callback,
+        counted apart so callbacks never shift the dice of requests.
+        """
         if not self.rules:
             return None
-        call = self._calls[identity] = self._calls.get(identity, 0) + 1
+        effects = STAGE_EFFECTS[stage]
+        counter = identity if stage != "callback" else f"{identity} callback"
+        call = self._calls[counter] = self._calls.get(counter, 0) + 1
         for rule in self.rules:
-            if not rule.matches(resource, provider, identity):
+            if rule.effect not in effects or not rule.matches(resource, provider, identity):
                 continue
             rule.matched += 1
             if rule.matched <= rule.after:

@@ -210,6 +210,33 @@ class SandboxHandle:
     def objects(self) -> list[dict[str, Any]]:
         return self._on_loop(self.state.objects.all)
 
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every video job with its state and callback deliveries."""
+        return self._on_loop(lambda: [job.to_json() for job in self.state.jobs.all()])
+
+    def finish_jobs(self) -> list[dict[str, Any]]:
+        """End every unfinished video job now and return those jobs, their state already final
+        (``succeeded`` or ``failed``); their callbacks then go out (``await callbacks()``)."""
+        queue = self.state.jobs
+        return self._on_loop(lambda: [job.to_json() for job in queue.finish(queue.all())])
+
+    async def callbacks(self, count: int = 1, *, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least ``count`` callback deliveries (outbound exchanges, any status)
+        are in the journal, and return them; fails after ``timeout`` seconds listing the jobs."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            delivered = [call for call in self.journal if call.direction == "outbound"]
+            if len(delivered) >= count:
+                return delivered
+            if loop.time() >= deadline:
+                raise AssertionError(
+                    f"expected {count} callback deliveries within {timeout} s, got "
+                    f"{len(delivered)}; jobs: {json.dumps(self.jobs)}"
+                )
+            await asyncio.sleep(0.005)
+
     def reset(self) -> None:
         self._on_loop(self.state.reset)
         self._armed.clear()

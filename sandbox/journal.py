@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from sandbox.jsontext import unpaired_surrogate
+
 REDACTED = "[redacted]"
 
 
@@ -58,9 +60,10 @@ def body_for_journal(raw: bytes) -> Any:
     UTF-8 replaced), so a test can always see what its code sent."""
     text = raw.decode("utf-8", errors="replace")
     try:
-        return json.loads(text.removeprefix("\ufeff"))
+        body = json.loads(text.removeprefix("\ufeff"))
     except (ValueError, RecursionError):
         return text
+    return text if unpaired_surrogate(text, body) is not None else body
 
 
 @dataclass(slots=True)

@@ -32,10 +32,16 @@ class Running:
         await self.runner.cleanup()
 
 
-async def start(settings: Settings) -> Running:
-    """Bind and serve; SettingsError with one clear sentence when the address is unusable."""
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+async def start(settings: Settings, app: web.Application | None = None) -> Running:
+    """Bind and serve; SettingsError with one clear sentence when the address is unusable.
+
+    Stopping gives requests in flight ``settings.grace`` seconds to finish, then cancels them.
+    """
+    if app is None:
+        app = create_app(settings)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=settings.grace
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -79,15 +85,16 @@ def banner(running: Running) -> str:
 
 async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ()) -> None:
     """Serve until one of ``stop_signals`` arrives, then stop accepting and finish."""
+    # Handlers first: a signal sent as soon as the ready line appears must stop, not kill.
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in stop_signals:
+        loop.add_signal_handler(signum, stopped.set)
     running = await start(settings)
     print(f"Sandbox listening on {running.url}", flush=True)
     if not settings.quiet:
         sys.stdout.write(banner(running))
         sys.stdout.flush()
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in stop_signals:
-        loop.add_signal_handler(signum, stopped.set)
     try:
         await stopped.wait()
     finally:

@@ -1,5 +1,5 @@
 """The models one running sandbox holds, without HTTP: identities, validators, ids, faults,
-journal and what was published."""
+journal, what was published and the video jobs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sandbox.errors import SettingsError
 from sandbox.fabricate import Fabricator, make_user
 from sandbox.faults import FaultPlan
 from sandbox.identities import IdentityStore, read_identities_file
+from sandbox.jobs import JobQueue
 from sandbox.journal import Journal, PublishedObjects
 from sandbox.schemas import Validators
 
@@ -31,6 +32,7 @@ class Sandbox:
     journal: Journal
     objects: PublishedObjects
     shutdown: Shutdown
+    jobs: JobQueue
     seed: int | None
 
     @classmethod
@@ -47,15 +49,27 @@ class Sandbox:
             on_forget=fabricator.forget,
         )
         validators = compiled_validators(settings.allow_unknown_keys)
+        faults = FaultPlan.from_files(settings.faults, settings.seed)
+        journal = Journal(settings.journal_size, _open_sink(settings))
+        jobs = JobQueue(
+            journal=journal,
+            processing_time=settings.processing_time,
+            retries=settings.callback_retries,
+            size=settings.journal_size,
+            outbound_fault=lambda job: faults.pick(
+                job.resource, job.provider, job.identity, stage="callback"
+            ),
+        )
         return cls(
             settings=settings,
             identities=identities,
             validators=validators,
             fabricator=fabricator,
-            faults=FaultPlan.from_files(settings.faults, settings.seed),
-            journal=Journal(settings.journal_size, _open_sink(settings)),
+            faults=faults,
+            journal=journal,
             objects=PublishedObjects(settings.journal_size),
             shutdown=Shutdown(),
+            jobs=jobs,
             seed=settings.seed,
         )
 
@@ -71,11 +85,14 @@ class Sandbox:
         self.identities.reset()
         self.journal.clear()
         self.objects.clear()
+        self.jobs.reset()
         self.faults.seed = self.seed
         self.faults.reset()
         self.fabricator.reseed(self.seed)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Nothing outlives the server: job tasks, the callback client, the journal file."""
+        await self.jobs.close()
         if self.journal.sink is not None:
             self.journal.sink.close()
 

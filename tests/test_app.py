@@ -465,7 +465,7 @@ async def test_every_answer_has_content_length(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("path", "allow"),
-    [("/__sandbox/health", "GET"), ("/__sandbox/faults", "DELETE, GET, POST")],
+    [("/__sandbox/health", "GET, HEAD"), ("/__sandbox/faults", "DELETE, GET, HEAD, POST")],
 )
 async def test_control_plane_405_lists_the_methods_the_path_takes(
     client: Client, path: str, allow: str
@@ -473,7 +473,7 @@ async def test_control_plane_405_lists_the_methods_the_path_takes(
     response = await client.request("PUT", path)
     assert response.status == 405
     assert response.headers["Allow"] == allow
-    assert status_of(await response.json())["info"].endswith(f"it takes {allow}")
+    assert status_of(await response.json())["info"].endswith(f"it accepts {allow} only")
 
 
 @pytest.mark.parametrize(

@@ -427,7 +427,12 @@ def test_snowflakes(seed: int | None) -> None:
     assert all(a < b for a, b in itertools.pairwise(numbers))
     parts = [fabricate.snowflake_parts(value) for value in ids]
     assert {worker_bits for _, worker_bits, _ in parts} == {worker}
-    assert [sequence for _, _, sequence in parts[:3]] == [1, 2, 3]
+    first_sequence = parts[0][2]
+    assert [sequence for _, _, sequence in parts[:3]] == [
+        (first_sequence + step) & 0xFFF for step in range(3)
+    ]
+    if seed is not None:
+        assert first_sequence == 1
     first_ms, last_ms = parts[0][0], parts[-1][0]
     if seed is None:
         assert before <= first_ms <= after + 5

@@ -7,6 +7,7 @@ import importlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from sandbox.catalog import ENDPOINTS, Endpoint
 from sandbox.datafiles import data_path
 from sandbox.errors import BadRequest, SettingsError
-from sandbox.schemas import SchemaMissing, Validators, _tweet_length
+from sandbox.schemas import SchemaMissing, Validators, _tweet_excess
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [endpoint.name for endpoint in ENDPOINTS]
@@ -639,6 +640,22 @@ def test_every_problem_is_listed(validators: Validators) -> None:
     )
 
 
+def test_a_flood_of_problems_is_cut_short(validators: Validators) -> None:
+    body = changed("facebook.page.post", attachments=[0] * 500_000)
+    started = time.perf_counter()
+    sentences = refused(validators, "facebook.page.post", body).split("; ")
+    assert time.perf_counter() - started < 2
+    assert sentences[0] == (
+        "[request->push->page->attachments->0] must be an id (a non-empty string), got a number (0)"
+    )
+    assert len(sentences) == 21 and sentences[-1] == "and more problems"
+    body = changed("twitter.post", **{f"mood{n}": n for n in range(25)})
+    info = refused(validators, "twitter.post", body)
+    assert info.count("is not a key of post") == 20
+    assert "[request->push->post->mood19]" in info and "mood20" not in info
+    assert info.endswith("; and 5 more")
+
+
 def test_schema_and_custom_problems_together(validators: Validators) -> None:
     body = changed("twitter.post", message="a" * 300, attachments=[""], location=3)
     info = refused(validators, "twitter.post", body)
@@ -733,8 +750,38 @@ def test_happy_path_imports_no_slow_libraries() -> None:
         "👩‍💻" * 140,
         "👩‍💻" * 141,
         "📎 https://example.com " * 10,
+        "a\r\n" * 100,
+        "a\r\n" * 141,
+        # counted word by word: a word's first character may precede a link only first in text
+        "éa.co " + "x" * 260,
+        "x" * 260 + " éa.co",
+        "x" * 250 + " . ét.co/x @user\nét.co/x",
+        "a." * 140,
+        "a." * 141,
+        "日本語。example.com " * 12,
     ],
 )
 def test_tweet_shortcuts_agree_with_twitter_text(message: str) -> None:
     exact = int(importlib.import_module("twitter_text").parse_tweet(message).weightedLength)
-    assert _tweet_length(message, 280) == (exact if exact > 280 else None)
+    assert _tweet_excess(message, 280) == (str(exact) if exact > 280 else None)
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        # twitter-text takes minutes on these (quadratic in a run it finds no link in)
+        ("a." * 5000, "10000"),
+        ("é" * 20000 + ".q", "20002"),
+        (
+            " ".join(".".join(str(k * 100 + n) for n in range(35)) for k in range(100, 250)),
+            "at least 420",
+        ),
+        # longer than twelve of the longest links and emoji for the rest
+        ("a.co/" * 200_000, "more than 280"),
+        ("é" * 1_000_000, "more than 280"),
+    ],
+)
+def test_tweet_counting_stays_cheap(message: str, said: str) -> None:
+    started = time.perf_counter()
+    assert _tweet_excess(message, 280) == said
+    assert time.perf_counter() - started < 2

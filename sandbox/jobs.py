@@ -1,0 +1,359 @@
+"""Asynchronous video jobs: queued -> processing -> succeeded or failed, then the result POSTed
+to the request's ``callback_url`` with retries. The only outbound traffic the sandbox makes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from sandbox import __version__, envelope
+from sandbox.faults import Fault
+from sandbox.identities import PROVIDER_NAMES
+from sandbox.journal import Entry, Journal
+
+USER_AGENT = f"oneall-push-sandbox/{__version__} (video processing callback)"
+JOB_HEADER = "X-Sandbox-Job"
+JOB_STATES = ("queued", "processing", "succeeded", "failed")
+CALLBACK_TIMEOUT_S = 5.0
+FIRST_RETRY_DELAY_S = 0.5
+
+
+def callback_refusal(url: str, allowed: Iterable[str]) -> str | None:
+    """Why a callback URL may not be called (None when it may): loopback, or a host the user
+    allowed explicitly. Hosts are compared as written; nothing is resolved."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return None
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    if host in {name.lower() for name in allowed}:
+        return None
+    return (
+        f"must point to a loopback address (localhost, 127.0.0.0/8, [::1]) or to a host "
+        f"allowed with --callback-allow, got the host {host or '(none)'!r}"
+    )
+
+
+@dataclass(slots=True)
+class Delivery:
+    attempt: int
+    time: float
+    status: int | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "time": self.time,
+            "status": self.status,
+            "error": self.error,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+@dataclass(slots=True)
+class Job:
+    id: str
+    resource: str
+    path: str
+    identity: str
+    provider: str
+    video_id: str
+    data: dict[str, Any]
+    callback_url: str | None
+    failure: Fault | None
+    outbound: Fault | None = None  # a callback fault named by the request's X-Sandbox-Fault
+    state: str = "queued"
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    finish_now: asyncio.Event = field(default_factory=asyncio.Event)
+    body: bytes | None = None  # the final envelope, fixed when processing ends
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("succeeded", "failed")
+
+    @property
+    def state_words(self) -> str:
+        """For refusals: ``not finished yet (processing)`` or ``failed``."""
+        return "failed" if self.state == "failed" else f"not finished yet ({self.state})"
+
+    def final_envelope(self) -> bytes:
+        """What the callback carries: the synchronous envelope, success or error (no result).
+        Made once, when processing ends, so every attempt and copy carries the same bytes."""
+        if self.body is None:
+            self.body = self._make_envelope()
+        return self.body
+
+    def _make_envelope(self) -> bytes:
+        if self.failure is not None:
+            status = self.failure.status or 403
+            info = (self.failure.info or "The video could not be processed").replace(
+                "{provider}", PROVIDER_NAMES.get(self.provider, self.provider)
+            )
+            return envelope.failure(self.path, status, info)
+        return envelope.success(self.path, self.data)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "resource": self.resource,
+            "identity": self.identity,
+            "provider": self.provider,
+            "video_id": self.video_id,
+            "state": self.state,
+            "callback_url": self.callback_url,
+            "created": self.created,
+            "finished": self.finished,
+            "deliveries": [delivery.to_json() for delivery in self.deliveries],
+        }
+
+
+OutboundFaults = Callable[[Job], Fault | None]
+
+
+class JobQueue:
+    """Jobs by id, bounded (finished jobs forgotten oldest first), each run by its own task."""
+
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        processing_time: float,
+        retries: int,
+        size: int,
+        outbound_fault: OutboundFaults,
+    ) -> None:
+        self.journal = journal
+        self.processing_time = processing_time
+        self.retries = retries
+        self.size = size
+        self.outbound_fault = outbound_fault
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._by_video: dict[str, Job] = {}
+        self._next = 1
+        self._session: aiohttp.ClientSession | None = None
+        # Every running task, also of jobs forgotten by the bound or by reset: held strongly
+        # (the loop keeps only weak references) and cancelled by close().
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(
+        self,
+        *,
+        resource: str,
+        path: str,
+        identity: str,
+        provider: str,
+        data: dict[str, Any],
+        callback_url: str | None,
+        failure: Fault | None,
+        outbound: Fault | None = None,
+    ) -> Job:
+        job = Job(
+            id=f"job-{self._next}",
+            resource=resource,
+            path=path,
+            identity=identity,
+            provider=provider,
+            video_id=data["video_id"],
+            data=data,
+            callback_url=callback_url,
+            failure=failure,
+            outbound=outbound,
+        )
+        self._next += 1
+        self._jobs[job.id] = job
+        self._by_video[job.video_id] = job
+        self._forget_oldest_finished()
+        job.task = asyncio.get_running_loop().create_task(self._run(job))
+        self._tasks.add(job.task)
+        job.task.add_done_callback(self._tasks.discard)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def by_video(self, video_id: str) -> Job | None:
+        return self._by_video.get(video_id)
+
+    def all(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def finish(self, jobs: Iterable[Job]) -> list[Job]:
+        """End processing now: the state is final on return (the callback then goes out from
+        the job's task), so tests never sleep, even on the test's own event loop."""
+        woken = []
+        for job in jobs:
+            if not job.done:
+                self._complete(job)
+                job.finish_now.set()
+                woken.append(job)
+        return woken
+
+    async def close(self) -> None:
+        """Cancel every job task and close the client: nothing outlives the server."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def reset(self) -> None:
+        """Forget every job; running ones are cancelled (their callbacks never go out)."""
+        for task in self._tasks:
+            task.cancel()
+        self._jobs.clear()
+        self._by_video.clear()
+        self._next = 1
+
+    def _forget_oldest_finished(self) -> None:
+        while len(self._jobs) > self.size:
+            oldest = next((job for job in self._jobs.values() if job.done), None)
+            if oldest is None:
+                return
+            del self._jobs[oldest.id]
+            if self._by_video.get(oldest.video_id) is oldest:
+                del self._by_video[oldest.video_id]
+
+    async def _run(self, job: Job) -> None:
+        half = self.processing_time / 2
+        await self._wait(job, half)
+        if not job.done:
+            job.state = "processing"
+            job.data = {**job.data, "processing_status": "processing"}
+            await self._wait(job, self.processing_time - half)
+        self._complete(job)
+        if job.callback_url is not None:
+            await self._deliver(job)
+
+    @staticmethod
+    def _complete(job: Job) -> None:
+        """The final state, data and envelope; once (by the task or by ``finish``)."""
+        if job.done:
+            return
+        job.state = "failed" if job.failure is not None else "succeeded"
+        job.data = {**job.data, "processing_status": job.state}
+        job.finished = time.time()
+        job.final_envelope()
+
+    @staticmethod
+    async def _wait(job: Job, seconds: float) -> None:
+        if seconds > 0 and not job.finish_now.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job.finish_now.wait(), seconds)
+
+    async def _deliver(self, job: Job) -> None:
+        """POST the result; retry with doubling back-off when the receiver fails or times out."""
+        fault = job.outbound or self.outbound_fault(job)
+        if fault is not None and fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault is not None and fault.effect == "callback_drop":
+            self._record(
+                job,
+                started=time.time(),
+                status=None,
+                error="dropped by fault rule",
+                duration_ms=0.0,
+                fault=fault,
+            )
+            return
+        copies = 2 if fault is not None and fault.effect == "callback_duplicate" else 1
+        for _ in range(copies):
+            await self._deliver_once(job, fault)
+
+    async def _deliver_once(self, job: Job, fault: Fault | None) -> None:
+        assert job.callback_url is not None
+        body = job.final_envelope()
+        delay = FIRST_RETRY_DELAY_S
+        for attempt in range(1, self.retries + 1):
+            delivery = Delivery(attempt=len(job.deliveries) + 1, time=time.time())
+            job.deliveries.append(delivery)
+            started = time.perf_counter()
+            try:
+                async with self._client().post(
+                    job.callback_url,
+                    data=body,
+                    headers=self._headers(job),
+                    timeout=aiohttp.ClientTimeout(total=CALLBACK_TIMEOUT_S),
+                    allow_redirects=False,
+                ) as response:
+                    delivery.status = response.status
+            except (aiohttp.ClientError, TimeoutError) as error:
+                delivery.error = f"{type(error).__name__} {error}".strip()
+            delivery.duration_ms = (time.perf_counter() - started) * 1000
+            self._record(
+                job,
+                started=delivery.time,
+                status=delivery.status,
+                error=delivery.error,
+                duration_ms=delivery.duration_ms,
+                fault=fault,
+            )
+            if delivery.status is not None and 200 <= delivery.status < 300:
+                return
+            if attempt < self.retries:
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    def _headers(self, job: Job) -> Mapping[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            JOB_HEADER: job.id,
+        }
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # trust_env=False: never route callbacks through a proxy from the environment
+            self._session = aiohttp.ClientSession(trust_env=False)
+        return self._session
+
+    def _record(
+        self,
+        job: Job,
+        *,
+        started: float,
+        status: int | None,
+        error: str | None,
+        duration_ms: float,
+        fault: Fault | None,
+    ) -> None:
+        assert job.callback_url is not None
+        entry = Entry(
+            "POST",
+            job.callback_url,
+            started,
+            dict(self._headers(job)),
+            direction="outbound",
+            resource=job.resource,
+            identity=job.identity,
+            provider=job.provider,
+            body=json.loads(job.final_envelope()),
+            status=status,
+            info=error or _delivery_info(job, status),
+            duration_ms=duration_ms,
+            fault=fault.to_json() if fault is not None else None,
+        )
+        self.journal.record(entry)
+
+
+def _delivery_info(job: Job, status: int | None) -> str:
+    if status is not None and 200 <= status < 300:
+        return f"callback delivered for {job.id}"
+    return f"callback for {job.id} not accepted: the receiver answered {status}"
