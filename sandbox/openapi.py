@@ -25,6 +25,7 @@ from sandbox.config import UUID_PATTERN, Settings
 from sandbox.datafiles import data_path
 from sandbox.errors import SettingsError
 from sandbox.identities import TARGET_KINDS, read_identities_file
+from sandbox.jobs import JOB_HEADER, JOB_STATES
 from sandbox.schemas import DEFS_FILE
 from sandbox.state import SANDBOX
 
@@ -428,6 +429,23 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
             ),
         },
     ),
+    "Jobs": obj(
+        ["jobs"],
+        jobs={
+            "type": "array",
+            "items": obj(
+                ["id", "resource", "identity", "provider", "video_id", "state", "deliveries"],
+                id={"type": "string"},
+                resource={"type": "string"},
+                identity={"type": "string"},
+                provider={"enum": list(PROVIDERS)},
+                video_id={"type": "string"},
+                state={"enum": list(JOB_STATES)},
+                callback_url={"type": ["string", "null"]},
+                deliveries={"type": "array", "items": {"type": "object"}},
+            ),
+        },
+    ),
     "Seed": obj(["seed"], seed={"type": ["integer", "null"]}),
     "NewSeed": obj([], seed={"type": ["integer", "null"], "description": "null: unseeded"}),
     "Reset": obj(["status", "seed"], status={"const": "reset"}, seed={"type": ["integer", "null"]}),
@@ -448,6 +466,7 @@ class Control:
     body: str | None = None
     body_required: bool = True
     query: Mapping[str, Schema] = field(default_factory=dict)
+    params: Mapping[str, Schema] = field(default_factory=dict)  # of the path
     errors: tuple[int, ...] = ()
     arming: bool = False
 
@@ -476,7 +495,14 @@ CONTROL_PLANE: tuple[Control, ...] = (
         arming=True,
     ),
     Control("delete", "faults", "Remove every fault rule", "Removed"),
-    Control("delete", "faults/{id}", "Remove one fault rule", "Removed", errors=(404,)),
+    Control(
+        "delete",
+        "faults/{id}",
+        "Remove one fault rule",
+        "Removed",
+        params={"id": {"type": "integer"}},
+        errors=(404,),
+    ),
     Control(
         "get",
         "journal",
@@ -517,6 +543,23 @@ CONTROL_PLANE: tuple[Control, ...] = (
         errors=(413,),
         arming=True,
     ),
+    Control(
+        "get",
+        "jobs",
+        "Every asynchronous video job, its state and its callback deliveries",
+        "Jobs",
+        query={"state": {"enum": list(JOB_STATES)}},
+        errors=(400,),
+    ),
+    Control("post", "jobs/finish", "End the processing of every unfinished job now", "Jobs"),
+    Control(
+        "post",
+        "jobs/{id}/finish",
+        "End the processing of one job now",
+        "Jobs",
+        params={"id": {"type": "string", "description": "the X-Sandbox-Job header's value"}},
+        errors=(404,),
+    ),
     Control("get", "openapi.json", "This document", "OpenAPI"),
 )
 
@@ -543,10 +586,10 @@ def control_operation(row: Control) -> Schema:
             },
         },
     }
-    if "{id}" in row.path:
-        operation["parameters"].append(
-            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-        )
+    operation["parameters"] += [
+        {"name": key, "in": "path", "required": True, "schema": schema}
+        for key, schema in row.params.items()
+    ]
     if row.body is not None:
         operation["requestBody"] = {
             "required": row.body_required,
@@ -620,6 +663,14 @@ def push_operation(endpoint: Endpoint, request: Schema, examples: Mapping[str, s
         success["headers"] = {
             "Deprecation": {
                 "description": "Facebook ended publishing to user profiles on 2018-08-01",
+                "schema": {"type": "string"},
+            }
+        }
+    if endpoint.asynchronous:
+        success["headers"] = {
+            JOB_HEADER: {
+                "description": "the video's job: GET /__sandbox/jobs, "
+                "POST /__sandbox/jobs/{id}/finish",
                 "schema": {"type": "string"},
             }
         }
