@@ -149,10 +149,13 @@ async def set_seed(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     """Every video job, its state and its callback deliveries; ``?state=processing``."""
-    wanted = request.query.get("state") or None
-    if wanted is not None and wanted not in JOB_STATES:
+    given = request.query.getall("state", [])
+    wanted = given[0] if given else None
+    if len(given) > 1 or (wanted is not None and wanted not in JOB_STATES):
+        shown = wanted if len(given) == 1 else given
         raise BadRequest(
-            f"The query parameter state must be one of {', '.join(JOB_STATES)}, got {wanted!r}"
+            f"The query parameter state must be given once, as one of {', '.join(JOB_STATES)}, "
+            f"got {shown!r}"
         )
     jobs = request.app[SANDBOX].jobs.all()
     return json_response({"jobs": [job.to_json() for job in jobs if wanted in (None, job.state)]})

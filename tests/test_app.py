@@ -497,3 +497,10 @@ async def test_a_fault_rule_whose_preset_is_not_a_string_is_a_400(client: Client
     response = await client.post("/__sandbox/faults", json={"preset": {}})
     assert response.status == 400
     assert "preset: unknown preset {}" in status_of(await response.json())["info"]
+
+
+@pytest.mark.parametrize("query", ["state=", "state=queued&state=failed", "state=done"])
+async def test_a_jobs_filter_that_is_not_one_state_is_refused(client: Client, query: str) -> None:
+    response = await client.get(f"/__sandbox/jobs?{query}")
+    assert response.status == 400
+    assert "state must be given once, as one of queued" in status_of(await response.json())["info"]
