@@ -735,6 +735,47 @@ def image_url_pattern(url_pattern: str, extensions: list[str]) -> str:
     return url_pattern.removesuffix(URL_TAIL) + rf"(?:/(?:[^?#]*/)?{last})?(?:[?#][\s\S]*)?$"
 
 
+# The host part of the shared URL pattern: a bracketed IPv6 address, or a name and its port.
+URL_HOST = r"(?:\[[0-9A-Fa-f:.]+\](?::[0-9]*)?|[^/?#@:.\[\]-][^/?#@]*)"
+CALLBACK_KEY = "callback_url"  # app.check_videos: callbacks go to loopback or allowed hosts
+IPV4_LOOPBACK = r"127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a regex that ignores ASCII case, in the syntax Python and ECMA-262 share."""
+    return "".join(
+        f"[{c.upper()}{c}]"
+        if c.isascii() and c.isalpha()
+        else c
+        if c.isalnum()
+        else f"[\\{c}]"
+        if c in "]\\^-"
+        else f"[{c}]"
+        for c in text.lower()
+    )
+
+
+def callback_url_pattern(url_pattern: str, allowed: tuple[str, ...]) -> str:
+    """The URL pattern narrowed to the hosts the sandbox calls back: localhost and its
+    subdomains, 127.0.0.0/8, [::1] (the common spellings) and the ``--callback-allow`` hosts."""
+    if URL_HOST not in url_pattern:
+        raise SettingsError(
+            f"the url pattern of {DEFS_FILE} no longer has the host part {URL_HOST}: "
+            "update callback_url_pattern in sandbox/openapi.py"
+        )
+    names = [
+        r"(?:[^/?#@:.\[\]-][^/?#@:\[\]]*\.)?" + _literal("localhost"),
+        IPV4_LOOPBACK,
+        *(_literal(host) for host in allowed if ":" not in host),
+    ]
+    addresses = ["::1", *(host for host in allowed if ":" in host)]
+    host = (
+        rf"(?:\[(?:{'|'.join(_literal(a) for a in addresses)})\](?::[0-9]*)?"
+        rf"|(?:{'|'.join(names)})(?::[^/?#@]*)?)"
+    )
+    return url_pattern.replace(URL_HOST, host)
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -749,9 +790,10 @@ def walk(schema: Any) -> Iterator[Schema]:
             yield from walk(value)
 
 
-def request_schemas(allow_unknown_keys: bool) -> dict[str, Schema]:
+def request_schemas(allow_unknown_keys: bool, callback_allow: tuple[str, ...]) -> dict[str, Schema]:
     """The shared ``$defs`` and one ``<name>.request`` schema per resource, their local
-    ``$ref`` links pointed at the components; image URLs get their extension rule."""
+    ``$ref`` links pointed at the components; image URLs get their extension rule, callback
+    URLs their hosts."""
     folder = data_path("schemas")
     defs: dict[str, Schema] = read_json(folder / DEFS_FILE).get("$defs", {})
     components: dict[str, Schema] = copy.deepcopy(defs)
@@ -760,9 +802,17 @@ def request_schemas(allow_unknown_keys: bool) -> dict[str, Schema]:
         for key, value in schema.pop("$defs", {}).items():
             components.setdefault(key, value)
         schema.pop("$schema", None)
+        node = schema["properties"]["request"]["properties"]["push"]["properties"][endpoint.node]
         if allow_unknown_keys:
-            push = schema["properties"]["request"]["properties"]["push"]["properties"]
-            push[endpoint.node].pop("additionalProperties", None)
+            node.pop("additionalProperties", None)
+        if CALLBACK_KEY in node.get("properties", {}):
+            url = defs["url"]
+            node["properties"][CALLBACK_KEY] = {
+                **{key: value for key, value in url.items() if key != "x-expected"},
+                "pattern": callback_url_pattern(url["pattern"], callback_allow),
+                "description": "Where the result is POSTed when processing ends: a loopback "
+                "address (localhost, 127.0.0.0/8, [::1]) or a host allowed with --callback-allow",
+            }
         components[f"{endpoint.name}.request"] = schema
     for schema in walk(components):
         target = schema.get("$ref")
@@ -822,9 +872,13 @@ def default_examples(identities: Path | None) -> dict[str, str]:
 
 
 @functools.cache
-def build_document(allow_unknown_keys: bool = False, identities: Path | None = None) -> Schema:
+def build_document(
+    allow_unknown_keys: bool = False,
+    identities: Path | None = None,
+    callback_allow: tuple[str, ...] = (),
+) -> Schema:
     """The whole document; cached: every call with the same settings shares it (read-only)."""
-    requests = request_schemas(allow_unknown_keys)
+    requests = request_schemas(allow_unknown_keys, callback_allow)
     examples = default_examples(identities)
     schemas: dict[str, Schema] = {**ENVELOPE_SCHEMAS}
     statuses = sorted({*PUSH_ERRORS, *(s for row in CONTROL_PLANE for s in row.errors)})
@@ -877,7 +931,9 @@ def build_document(allow_unknown_keys: bool = False, identities: Path | None = N
 def document(settings: Settings | None = None, server: str | None = None) -> Schema:
     """The document for these settings, with ``server`` as its only server URL when given."""
     settings = settings or Settings()
-    built = build_document(settings.allow_unknown_keys, settings.identities)
+    built = build_document(
+        settings.allow_unknown_keys, settings.identities, settings.callback_allow
+    )
     if server is None:
         return built
     return {**built, "servers": [{"url": server, "description": "this sandbox"}]}

@@ -21,6 +21,7 @@ from sandbox.app import create_app
 from sandbox.catalog import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
 from sandbox.errors import BadRequest
+from sandbox.jobs import callback_refusal
 from sandbox.openapi import ARMING_TAG, CONTROL_PLANE, RESULTS, build_document
 from sandbox.state import compiled_validators
 from tests.conftest import AUTH, ENDPOINT_IDS, ClientFactory, Contract, example, push_path
@@ -140,6 +141,38 @@ def test_image_url_pattern_says_what_the_sandbox_checks(
 
 def key_of(node: dict[str, Any]) -> str:
     return "url" if "url" in node else "picture"
+
+
+CALLBACK_URLS = [
+    "http://localhost/cb",
+    "http://LOCALHOST:8080/cb?x=1",
+    "http://a.b.localhost/x",
+    "http://u:p@127.0.0.1:9/x",
+    "http://127.255.0.1",
+    "http://[::1]:80/",
+    "http://callbacks.EXAMPLE.com/x",
+    "http://[fe80::1]/",
+    "http://example.com/",
+    "http://localhost./",
+    "http://localhostx/",
+    "http://127.0.0.01/",
+    "http://128.0.0.1/",
+    "http://-a.localhost/",
+    "http://[::2]/",
+]
+
+
+@pytest.mark.parametrize("url", CALLBACK_URLS)
+def test_callback_url_pattern_says_what_the_sandbox_checks(url: str) -> None:
+    allowed = ("callbacks.example.com", "fe80::1")
+    schemas = build_document(callback_allow=allowed)["components"]["schemas"]
+    push = schemas["youtube.video.request"]["properties"]["request"]["properties"]["push"]
+    callback = push["properties"]["video"]["properties"]["callback_url"]
+    url_pattern = DOCUMENT["components"]["schemas"]["url"]["pattern"]
+    accepted = bool(re.search(url_pattern, url)) and callback_refusal(url, allowed) is None
+    assert bool(re.search(callback["pattern"], url)) == accepted
+    ecma = pytest.importorskip("jsonschema_rs")
+    assert ecma.validator_for(callback).is_valid(url) == accepted
 
 
 def test_image_url_pattern_is_derived_from_the_url_pattern() -> None:
