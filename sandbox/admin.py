@@ -93,7 +93,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def remove_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not request.app[SANDBOX].faults.remove(int(raw)):
+    if not re.fullmatch(r"[0-9]+", raw) or not request.app[SANDBOX].faults.remove(int(raw)):
         raise NotFound(f"No fault rule with id {raw}: GET /__sandbox/faults lists the rules")
     return json_response({"removed": 1})
 

@@ -504,3 +504,12 @@ async def test_a_jobs_filter_that_is_not_one_state_is_refused(client: Client, qu
     response = await client.get(f"/__sandbox/jobs?{query}")
     assert response.status == 400
     assert "state must be given once, as one of queued" in status_of(await response.json())["info"]
+
+
+@pytest.mark.parametrize("rule_id", ["%C2%B2", "1x", "-1", "99"])  # "²" is a digit to isdigit()
+async def test_removing_a_fault_rule_that_is_not_there_is_a_404(
+    client: Client, rule_id: str
+) -> None:
+    response = await client.delete(f"/__sandbox/faults/{rule_id}")
+    assert response.status == 404
+    assert "No fault rule with id" in status_of(await response.json())["info"]
