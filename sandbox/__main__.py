@@ -34,6 +34,8 @@ examples:
   oneall-sandbox --faults fixtures/faults/flaky.toml --seed 1
                                          arm a fault scenario: the same calls fail each run
   oneall-sandbox --list                  print the resource table
+  oneall-sandbox --openapi > openapi.json
+                                         the OpenAPI document (also GET /__sandbox/openapi.json)
 
 control plane (JSON, under /__sandbox/): GET health; GET, POST identities; GET, POST, DELETE
 faults and DELETE faults/{id}; GET, DELETE journal; GET objects; POST seed; POST reset.

@@ -31,7 +31,6 @@ from sandbox.state import SANDBOX
 
 OPENAPI_VERSION = "3.1.0"
 CONTROL_PREFIX = "/__sandbox/"
-DOCUMENT_PATH = CONTROL_PREFIX + "openapi.json"
 ARMING_TAG = "arming"  # calls that change how later requests are answered: not for fuzzing
 PUSH_ERRORS = (400, 401, 403, 404, 405, 413, 429, 500, 502, 503)
 SCHEMAS = "#/components/schemas/"
