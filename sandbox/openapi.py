@@ -736,6 +736,8 @@ def image_url_pattern(url_pattern: str, extensions: list[str]) -> str:
 
 # The host part of the shared URL pattern: a bracketed IPv6 address, or a name and its port.
 URL_HOST = r"(?:\[[0-9A-Fa-f:.]+\](?::[0-9]*)?|[^/?#@:.\[\]-][^/?#@]*)"
+URL_USER = r"(?:[^/?#@]*@)?"
+URL_USER_NO_BRACKET = r"(?:[^/?#@\[\]]*@)?"
 CALLBACK_KEY = "callback_url"  # app.check_videos: callbacks go to loopback or allowed hosts
 IPV4_LOOPBACK = r"127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
 
@@ -757,9 +759,9 @@ def _literal(text: str) -> str:
 def callback_url_pattern(url_pattern: str, allowed: tuple[str, ...]) -> str:
     """The URL pattern narrowed to the hosts the sandbox calls back: localhost and its
     subdomains, 127.0.0.0/8, [::1] (the common spellings) and the ``--callback-allow`` hosts."""
-    if URL_HOST not in url_pattern:
+    if URL_USER + URL_HOST not in url_pattern:
         raise SettingsError(
-            f"the url pattern of {DEFS_FILE} no longer has the host part {URL_HOST}: "
+            f"the url pattern of {DEFS_FILE} no longer has the host part {URL_USER}{URL_HOST}: "
             "update callback_url_pattern in sandbox/openapi.py"
         )
     names = [
@@ -770,9 +772,10 @@ def callback_url_pattern(url_pattern: str, allowed: tuple[str, ...]) -> str:
     addresses = ["::1", *(host for host in allowed if ":" in host)]
     host = (
         rf"(?:\[(?:{'|'.join(_literal(a) for a in addresses)})\](?::[0-9]*)?"
-        rf"|(?:{'|'.join(names)})(?::[^/?#@]*)?)"
+        rf"|(?:{'|'.join(names)})(?::[^/?#@\[\]]*)?)"
     )
-    return url_pattern.replace(URL_HOST, host)
+    # Python's urlsplit refuses a [ or ] anywhere in the host part but around an address.
+    return url_pattern.replace(URL_USER + URL_HOST, URL_USER_NO_BRACKET + host)
 
 
 def read_json(path: Path) -> Any:

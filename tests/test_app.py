@@ -513,3 +513,11 @@ async def test_removing_a_fault_rule_that_is_not_there_is_a_404(
     response = await client.delete(f"/__sandbox/faults/{rule_id}")
     assert response.status == 404
     assert "No fault rule with id" in status_of(await response.json())["info"]
+
+
+async def test_a_callback_url_whose_host_python_cannot_read_is_a_400(client: Client) -> None:
+    body = example(BY_NAME["youtube.video"])
+    body["request"]["push"]["video"]["callback_url"] = "https://a[@127.0.0.1/done"
+    status, _, answer = await push(client, BY_NAME["youtube.video"], body)
+    assert status == 400
+    assert "callback_url] must point to a loopback address" in status_of(answer)["info"]

@@ -159,6 +159,9 @@ CALLBACK_URLS = [
     "http://128.0.0.1/",
     "http://-a.localhost/",
     "http://[::2]/",
+    "https://a[@127.0.0.1/",  # urlsplit refuses a stray bracket: once a 500
+    "http://localhost:8[0/",
+    "http://u]@localhost/",
 ]
 
 
