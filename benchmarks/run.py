@@ -401,6 +401,7 @@ def measure_load(
     wrk_cpu = children_cpu_seconds() - wrk_before
     foreign = machine_busy_seconds() - machine_before - server_cpu - wrk_cpu
     result["server_cpu_share"] = server_cpu / seconds
+    result["rps_per_cpu"] = result["requests"] / server_cpu if server_cpu > 0 else None
     result["wrk_cpu_share"] = wrk_cpu / seconds
     result["foreign_cpu"] = max(0.0, foreign / seconds)
     result["load_before"] = load_before
@@ -598,12 +599,15 @@ class Row:
     label: str
     ceiling: float | None
     sandbox: float | None
-    target: str
-    passed: bool | None  # None: not measured
+    target: str  # "" for a row shown for information only
+    passed: bool | None  # None: not measured, or information only
     ratio: float | None = None
+    rounds: tuple[float, ...] = ()  # the ratio of each round, sandbox over ceiling
 
     @property
     def verdict(self) -> str:
+        if not self.target:
+            return "info"
         return "SKIP" if self.passed is None else "PASS" if self.passed else "FAIL"
 
 
@@ -611,34 +615,72 @@ def median_of(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def load_median(
-    results: Results, server: str, scenario: str, pick: Callable[[Any], float]
-) -> float | None:
-    return median_of(
-        [pick(r) for r in results.load if r["server"] == server and r["scenario"] == scenario]
+Pick = Callable[[Mapping[str, Any]], float | None]
+
+
+def load_values(results: Results, server: str, scenario: str, pick: Pick) -> dict[int, float]:
+    """The figure ``pick`` reads from each round's run, by round."""
+    values: dict[int, float] = {}
+    for run in results.load:
+        if run["server"] == server and run["scenario"] == scenario:
+            value = pick(run)
+            if value is not None:
+                values[run["round"]] = value
+    return values
+
+
+def load_row(
+    results: Results,
+    label: str,
+    scenario: str,
+    pick: Pick,
+    *,
+    bound: float | None,
+    at_least: bool,
+) -> Row:
+    """Medians over the rounds; also the ratio of each round, to show the spread."""
+    ceiling = load_values(results, "ceiling", scenario, pick)
+    sandbox = load_values(results, "sandbox", scenario, pick)
+    paired = tuple(
+        sandbox[n] / ceiling[n] for n in sorted(ceiling.keys() & sandbox.keys()) if ceiling[n]
     )
+    row = ratio_row(
+        label,
+        median_of(list(ceiling.values())),
+        median_of(list(sandbox.values())),
+        bound,
+        at_least,
+    )
+    return Row(row.label, row.ceiling, row.sandbox, row.target, row.passed, row.ratio, paired)
 
 
 def ratio_row(
     label: str,
     ceiling: float | None,
     sandbox: float | None,
-    bound: float,
+    bound: float | None,
     at_least: bool,
 ) -> Row:
+    target = "" if bound is None else f"{'≥' if at_least else '≤'} {bound} x"
     if ceiling is None or sandbox is None or ceiling == 0:
-        return Row(label, ceiling, sandbox, f"{'≥' if at_least else '≤'} {bound} x", None)
+        return Row(label, ceiling, sandbox, target, None)
     ratio = sandbox / ceiling
+    if bound is None:
+        return Row(label, ceiling, sandbox, target, None, ratio)
     passed = ratio >= bound if at_least else ratio <= bound
-    return Row(label, ceiling, sandbox, f"{'≥' if at_least else '≤'} {bound} x", passed, ratio)
+    return Row(label, ceiling, sandbox, target, passed, ratio)
 
 
 def rows(results: Results) -> list[Row]:
-    def rps(r: Any) -> float:
-        return float(r["rps"])
+    def rps(run: Mapping[str, Any]) -> float:
+        return float(run["rps"])
 
-    def p99_ms(r: Any) -> float:
-        return float(r["latency_us"]["p99"]) / 1000
+    def p99_ms(run: Mapping[str, Any]) -> float:
+        return float(run["latency_us"]["p99"]) / 1000
+
+    def per_cpu(run: Mapping[str, Any]) -> float | None:
+        value = run.get("rps_per_cpu")
+        return None if value is None else float(value)
 
     def cold(server: str) -> float | None:
         return median_of([r["first_200_ms"] for r in results.cold_start if r["server"] == server])
@@ -647,25 +689,16 @@ def rows(results: Results) -> list[Row]:
         return median_of([r["hwm_kib"] / 1024 for r in results.memory if r["server"] == server])
 
     table = [
-        ratio_row(
-            "valid pushes, 21 paths (req/s)",
-            load_median(results, "ceiling", "valid", rps),
-            load_median(results, "sandbox", "valid", rps),
-            0.6,
-            at_least=True,
+        load_row(results, "valid pushes, 21 paths (req/s)", "valid", rps, bound=0.6, at_least=True),
+        load_row(
+            results, "p99 latency, valid pushes (ms)", "valid", p99_ms, bound=2.0, at_least=False
         ),
-        ratio_row(
-            "p99 latency, valid pushes (ms)",
-            load_median(results, "ceiling", "valid", p99_ms),
-            load_median(results, "sandbox", "valid", p99_ms),
-            2.0,
-            at_least=False,
-        ),
-        ratio_row(
+        load_row(
+            results,
             "refused requests, detailed 400 (req/s)",
-            load_median(results, "ceiling", "refused", rps),
-            load_median(results, "sandbox", "refused", rps),
-            0.3,
+            "refused",
+            rps,
+            bound=0.3,
             at_least=True,
         ),
         ratio_row(
@@ -683,6 +716,20 @@ def rows(results: Results) -> list[Row]:
         value = None if results.fixtures is None else results.fixtures.get(key)
         passed = None if value is None else value <= limit
         table.append(Row(label, None, value, f"≤ {limit:g} ms", passed))
+    # Requests per CPU-second of the server: the cost of a request, whatever else ran.
+    table += [
+        load_row(
+            results,
+            "valid pushes per server CPU-second",
+            "valid",
+            per_cpu,
+            bound=None,
+            at_least=True,
+        ),
+        load_row(
+            results, "refused per server CPU-second", "refused", per_cpu, bound=None, at_least=True
+        ),
+    ]
     return table
 
 
@@ -692,13 +739,14 @@ def print_table(table: Sequence[Row], results: Results) -> None:
             return "—"
         return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
 
-    header = ("metric (median)", "ceiling", "sandbox", "ratio", "target", "")
+    header = ("metric (median)", "ceiling", "sandbox", "ratio", "each round", "target", "")
     lines = [
         (
             row.label,
             cell(row.ceiling),
             cell(row.sandbox),
             "—" if row.ratio is None else f"{row.ratio:.2f}",
+            " ".join(f"{ratio:.2f}" for ratio in row.rounds),
             row.target,
             row.verdict,
         )
@@ -711,19 +759,20 @@ def print_table(table: Sequence[Row], results: Results) -> None:
             "  ".join(
                 text.ljust(width) if i == 0 else text.rjust(width)
                 for i, (text, width) in enumerate(zip(line, widths, strict=True))
-            )
+            ).rstrip()
         )
     if results.fixtures is None:
         print(f"(fixture rows: {FIXTURES_BENCH.relative_to(REPO)} is not there yet)")
     if results.load:
         shares = [r["server_cpu_share"] for r in results.load]
         foreign = [r["foreign_cpu"] for r in results.load]
+        busy = max(foreign) > 0.2
         print(
             f"server CPU share under load {min(shares):.0%}-{max(shares):.0%} of its core; "
             f"other processes used {min(foreign):.2f}-{max(foreign):.2f} cores meanwhile"
             + (
-                "  (busy machine: compare ratios, not absolute figures)"
-                if max(foreign) > 0.2
+                "  (busy machine: the figures are noisy; the per-CPU-second rows less so)"
+                if busy
                 else ""
             )
         )
@@ -746,6 +795,7 @@ def write_results(results: Results, table: Sequence[Row], path: Path) -> None:
                 "ceiling": row.ceiling,
                 "sandbox": row.sandbox,
                 "ratio": row.ratio,
+                "each_round": list(row.rounds),
                 "target": row.target,
                 "verdict": row.verdict,
             }
