@@ -438,7 +438,7 @@ class Config:
     memory_timeout: float
     scenarios: frozenset[str]
     sandbox_args: tuple[str, ...]
-    retries: int = 2
+    retries: int = 1
     retry_pause: float = 5.0
 
 
@@ -854,7 +854,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--retries",
         type=int,
-        default=2,
+        default=1,
         help=f"times to measure a load run again when the server had < {CLEAN_SHARE:.0%} of "
         "its core (another process took it)",
     )
