@@ -855,8 +855,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--retries",
         type=int,
         default=1,
-        help=f"times to measure a load run again when the server had < {CLEAN_SHARE:.0%} of "
-        "its core (another process took it)",
+        help=f"times to measure a load run again when the server had less than {CLEAN_SHARE:g} "
+        "of its core (another process took it)",
     )
     parser.add_argument("--cold-runs", type=int, default=10)
     parser.add_argument("--memory-requests", type=int, default=200_000)
