@@ -847,7 +847,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved load rounds")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load before each")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--server-core", type=int, default=0, help="-1: no pinning")
     parser.add_argument("--client-core", type=int, default=1, help="-1: no pinning")
@@ -858,8 +858,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"times to measure a load run again when the server had less than {CLEAN_SHARE:g} "
         "of its core (another process took it)",
     )
-    parser.add_argument("--cold-runs", type=int, default=10)
-    parser.add_argument("--memory-requests", type=int, default=200_000)
+    parser.add_argument("--cold-runs", type=int, default=10, help="cold starts per server")
+    parser.add_argument(
+        "--memory-requests", type=int, default=200_000, help="requests of the memory fill"
+    )
     parser.add_argument(
         "--memory-timeout", type=float, default=300, help="longest the memory fill may take (s)"
     )
@@ -867,7 +869,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only",
         action="append",
         choices=SCENARIOS,
-        help="run only these scenarios (repeatable); default all",
+        help="run only these scenarios (repeatable); none given: all",
     )
     parser.add_argument(
         "--sandbox-arg",
