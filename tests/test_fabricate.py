@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
-import random
 import re
 import subprocess
 import sys
@@ -369,8 +369,17 @@ def test_no_seed_differs_between_fabricators() -> None:
 
 
 def test_known_value_for_a_seed() -> None:
-    """Pins the seeding rule (Random("<seed>:<token>")): a change of scheme must be deliberate."""
-    expected = str(random.Random(f"5:{FACEBOOK.token}").randrange(10**15, 10**16))
+    """Pins the seeding rule (draw n = BLAKE2b(n) keyed by BLAKE2b("<seed>:<token>"), rejection
+    sampled to the range): a change of scheme must be deliberate."""
+    key = hashlib.blake2b(f"5:{FACEBOOK.token}".encode(), digest_size=16).digest()
+    span, counter = 9 * 10**15, 0
+    while True:  # draws of span's bit length (53 bits: 7 bytes shifted right by 3)
+        counter += 1
+        digest = hashlib.blake2b(counter.to_bytes(8, "little"), digest_size=7, key=key).digest()
+        value = int.from_bytes(digest, "big") >> 3
+        if value < span:
+            break
+    expected = str(10**15 + value)
     data = fabricate.facebook_picture(push(Fabricator(5), FACEBOOK, {"url": "u"}))
     assert data["picture_id"] == expected
 
