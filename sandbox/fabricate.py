@@ -88,17 +88,30 @@ def _key(material: str) -> bytes:
     return hashlib.blake2b(material.encode(), digest_size=16).digest()
 
 
+_MS_BITS = 42  # a ms timestamp until 2109, in an IdSource's saved state
+
+
 class IdSource:
     """One identity's source of ids. Seeded, it is reproducible and its clock is virtual.
 
     ``secret`` (unseeded only) keys the source from ``"<secret>:<token>"`` instead of fresh
     random bytes: the same secret and token give the same draws, as a seed does, within one run.
+
+    With ``saved``, the source is a view of the state ``saved[token]`` holds (one int: draw
+    counter, clock and sequence) and writes it back at every draw: the :class:`Fabricator`
+    keeps an int per identity instead of a source.
     """
 
-    __slots__ = ("_counter", "_key", "_ms", "_sequence", "_virtual", "worker")
+    __slots__ = ("_counter", "_key", "_ms", "_saved", "_sequence", "_token", "_virtual", "worker")
 
     def __init__(
-        self, token: str, seed: int | None, stream: str = "", *, secret: str | None = None
+        self,
+        token: str,
+        seed: int | None,
+        stream: str = "",
+        *,
+        secret: str | None = None,
+        saved: dict[str, int] | None = None,
     ) -> None:
         if seed is not None:
             self._key = _key(f"{seed}:{token}{stream}")
@@ -106,13 +119,29 @@ class IdSource:
             self._key = _key(f"{secret}:{token}{stream}")
         else:
             self._key = os.urandom(16)
-        self._counter = 0
+        self._token = token
+        self._saved = None  # nothing to save while starting
         self._virtual = seed is not None
-        self._ms = VIRTUAL_START_MS if self._virtual else 0
-        # Unseeded, start the sequence anywhere: two sandboxes (or runs) posting for the same
-        # identity in the same millisecond must not make the same id.
-        self._sequence = 0 if self._virtual else self._bits(12)
         self.worker = twitter_worker(token)
+        state = saved.get(token) if saved is not None else None
+        if state is None:
+            self._counter = 0
+            self._ms = VIRTUAL_START_MS if self._virtual else 0
+            # Unseeded, start the sequence anywhere: two sandboxes (or runs) posting for the
+            # same identity in the same millisecond must not make the same id.
+            self._sequence = 0 if self._virtual else self._bits(12)
+        else:
+            self._sequence = state & 0xFFF
+            self._ms = (state >> 12) & ((1 << _MS_BITS) - 1)
+            self._counter = state >> (12 + _MS_BITS)
+        self._saved = saved
+        self._save()
+
+    def _save(self) -> None:
+        if self._saved is not None:
+            self._saved[self._token] = (
+                (self._counter << _MS_BITS | self._ms) << 12
+            ) | self._sequence
 
     def _bits(self, k: int) -> int:
         """``k`` (at most 512) random bits: the next draw of this source."""
@@ -121,6 +150,7 @@ class IdSource:
         digest = hashlib.blake2b(
             self._counter.to_bytes(8, "little"), digest_size=nbytes, key=self._key
         ).digest()
+        self._save()
         return int.from_bytes(digest, "big") >> (8 * nbytes - k)
 
     def below(self, n: int) -> int:
@@ -175,6 +205,7 @@ class IdSource:
             elif sequence == 0:
                 self._ms += 1
         self._sequence = sequence
+        self._save()
         return _snowflake(self._ms, self.worker, sequence)
 
     def user_snowflake(self) -> str:
@@ -185,14 +216,15 @@ class IdSource:
 
 
 class Fabricator:
-    """Hands out each identity's :class:`IdSource`, made on first use and kept per token."""
+    """Hands out each identity's :class:`IdSource`: its state, one int, is kept per token from
+    its first use (a view on it is made per request)."""
 
-    __slots__ = ("_seed", "_sources", "_users")
+    __slots__ = ("_seed", "_states", "_users")
 
     def __init__(self, seed: int | None) -> None:
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
-        self._sources: dict[str, IdSource] = {}
+        self._states: dict[str, int] = {}
 
     @property
     def seed(self) -> int | None:
@@ -202,17 +234,15 @@ class Fabricator:
         """Restart from ``seed``: every identity starts its sequence again on next use."""
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
-        self._sources.clear()
+        self._states.clear()
 
     def ids(self, identity: Identity) -> IdSource:
-        source = self._sources.get(identity.token)
-        if source is None:
-            source = self._sources[identity.token] = IdSource(identity.token, self._seed)
-        return source
+        """The identity's source, going on from its previous draws."""
+        return IdSource(identity.token, self._seed, secret=self._users.secret, saved=self._states)
 
     def forget(self, token: str) -> None:
-        """Drop a token's source, so memory stays bounded when identities come and go."""
-        self._sources.pop(token, None)
+        """Drop a token's state, so memory stays bounded when identities come and go."""
+        self._states.pop(token, None)
 
     def user_maker(self) -> UserMaker:
         """``make_user`` for the current seed, or without one for this run's secret: the same

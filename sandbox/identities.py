@@ -6,7 +6,7 @@ import copy
 import json
 import re
 import uuid
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -285,13 +285,17 @@ class IdentityStore:
         self._max_created = max_created
         self._on_forget = on_forget
         self._known: dict[str, Identity] = {}
-        self._auto: OrderedDict[str, Identity] = OrderedDict()
+        # Automatically registered identities, and their order of registration (a plain dict
+        # and a deque weigh half an OrderedDict; a stale identity in the deque is skipped).
+        self._auto: dict[str, Identity] = {}
+        self._auto_order: deque[Identity] = deque()
         self.reset()
 
     def reset(self) -> None:
         """Back to the start-up identities, their targets as first loaded."""
         self._known = {}
-        self._auto = OrderedDict()
+        self._auto = {}
+        self._auto_order = deque()
         for index, item in enumerate(self._startup):
             where = f"{self._source}: identities/{index}"
             token = item.get("token")
@@ -375,9 +379,12 @@ class IdentityStore:
             max_created=self._max_created,
         )
         self._auto[token] = identity
-        if len(self._auto) > self._max_auto:
-            forgotten, _ = self._auto.popitem(last=False)
-            self._on_forget(forgotten)
+        self._auto_order.append(identity)
+        while len(self._auto) > self._max_auto:
+            oldest = self._auto_order.popleft()
+            if self._auto.get(oldest.token) is oldest:
+                del self._auto[oldest.token]
+                self._on_forget(oldest.token)
         return identity
 
 

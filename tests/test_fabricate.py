@@ -394,16 +394,27 @@ def test_reseed_restarts_sequences() -> None:
     assert run(fab, TWITTER) == run(Fabricator(10), TWITTER)
 
 
-def test_ids_are_cached_per_token_and_forgettable() -> None:
+def test_ids_go_on_per_token_and_are_forgettable() -> None:
     fab = Fabricator(9)
-    source = fab.ids(TWITTER)
-    assert fab.ids(TWITTER) is source
-    assert fab.ids(TWITTER_B) is not source
     first = fabricate.twitter_post(push(fab, TWITTER, {"message": "m"}))
+    other = fabricate.twitter_post(push(fab, TWITTER_B, {"message": "m"}))
+    second = fabricate.twitter_post(push(fab, TWITTER, {"message": "m"}))
+    assert len({first["post_id"], other["post_id"], second["post_id"]}) == 3
+    assert int(second["post_id"]) > int(first["post_id"])  # the state went on
     fab.forget(TWITTER.token)
     fab.forget("never-seen")  # forgetting an unknown token is harmless
-    assert fab.ids(TWITTER) is not source
     assert fabricate.twitter_post(push(fab, TWITTER, {"message": "m"})) == first
+    fabricate.twitter_post(push(fab, TWITTER, {"message": "m"}))
+    assert fabricate.twitter_post(push(fab, TWITTER_B, {"message": "m"})) != other
+
+
+def test_unseeded_ids_go_on_per_token() -> None:
+    fab = Fabricator(None)
+    posts = [fabricate.twitter_post(push(fab, TWITTER, {"message": "m"})) for _ in range(50)]
+    ids = [post["post_id"] for post in posts]
+    assert all(int(a) < int(b) for a, b in itertools.pairwise(ids))
+    pins = {fabricate.pinterest_pin(push(fab, PINTEREST, {}))["pin_id"] for _ in range(50)}
+    assert len(pins) == 50
 
 
 # --- snowflakes ----------------------------------------------------------------------------
