@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -80,7 +81,7 @@ class Identity:
         max_created: int = MAX_CREATED_TARGETS,
     ) -> None:
         self.token = token
-        self.provider = provider
+        self.provider = sys.intern(provider)  # one string for all, not one per request
         self._user = user if user is not None or user_maker is not None else {}
         self._user_maker = user_maker
         self.consent = consent
