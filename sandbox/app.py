@@ -18,15 +18,16 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, TextIO
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
 
 from sandbox import effects, envelope
 from sandbox.admin import ADMIN_PREFIX, add_admin_routes
-from sandbox.catalog import ENDPOINTS, Endpoint
+from sandbox.catalog import ENDPOINTS, PUSH_PREFIX, Endpoint
 from sandbox.config import Settings
 from sandbox.errors import (
     BadRequest,
@@ -73,10 +74,75 @@ def create_app(settings: Settings) -> web.Application:
     state = app[SANDBOX] = Sandbox.from_settings(settings)
     app.on_shutdown.append(lambda _: _stop_waiting(state))
     app.on_cleanup.append(lambda _: state.close())
+    index = PushIndex()
+    app.router.register_resource(index)  # first: tried before the 21 resources it stands for
     for endpoint in ENDPOINTS:
-        app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
+        route = app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
+        index.add(endpoint, route.resource)
     add_admin_routes(app)
     return app
+
+
+class PushIndex(web.AbstractResource):
+    """Finds a push resource by one dict lookup instead of trying 21 patterns in turn.
+
+    aiohttp tries every resource under ``/push/identities`` one by one; this index, registered
+    first under the same prefix, looks up what follows the token and lets that one resource
+    (or, for the two with a path parameter, those few) match, so what matches, its match info
+    and the 405 for another method are exactly the resource's own. On a miss it answers
+    nothing and aiohttp goes on to the resources themselves, which refuse as before.
+    """
+
+    PREFIX = PUSH_PREFIX.removesuffix("{token}/")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_rest: dict[str, web.AbstractResource] = {}
+        self._dynamic: list[web.AbstractResource] = []
+
+    def add(self, endpoint: Endpoint, resource: web.AbstractResource | None) -> None:
+        assert resource is not None
+        if "{" in endpoint.path:
+            self._dynamic.append(resource)
+        else:
+            self._by_rest[endpoint.path] = resource
+
+    async def resolve(self, request: web.Request) -> Any:
+        path = request.rel_url.path_safe
+        if not path.startswith(self.PREFIX):
+            return None, set()
+        rest = path[len(self.PREFIX) :].partition("/")[2]
+        found = self._by_rest.get(rest)
+        candidates = (found,) if found is not None else self._dynamic
+        allowed: set[str] = set()
+        for resource in candidates:
+            match, methods = await resource.resolve(request)
+            if match is not None:
+                return match, methods
+            allowed |= methods
+        return None, allowed
+
+    @property
+    def canonical(self) -> str:
+        return self.PREFIX + "{token}"
+
+    def url_for(self, **kwargs: str) -> URL:
+        raise NotImplementedError("name the push resource itself, e.g. twitter.post")
+
+    def add_prefix(self, prefix: str) -> None:
+        raise NotImplementedError("the push index lives at the application root")
+
+    def get_info(self) -> Any:
+        return {"formatter": self.canonical}
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self) -> Iterator[web.AbstractRoute]:
+        return iter(())
 
 
 async def _stop_waiting(state: Sandbox) -> None:
@@ -173,16 +239,61 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         entry.status, entry.info = response.status, info
     journal.record(entry)
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info(
-            "%s %s -> %s %.1fms%s%s",
-            request.method,
-            request.path,
-            entry.status or "closed",
-            entry.duration_ms,
-            "" if response.status < 400 else f" ({info})",
-            f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "",
+        line = (
+            f"{request.method} {request.path} -> {entry.status or 'closed'} "
+            f"{entry.duration_ms:.1f}ms{'' if response.status < 400 else f' ({info})'}"
+            + (f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "")
         )
+        lines = request.app.get(ACCESS_LINES)
+        if lines is None:
+            access_log.info("%s", line)
+        else:
+            lines.add(line)
     return response
+
+
+class AccessLines:
+    """The access log of the command: the ``logging`` line, written in batches.
+
+    Through ``logging`` one line costs about 9.5 µs, a quarter of a push's whole cost; here it
+    is one f-string, and the lines of the last ``interval`` seconds (or the last ``batch``
+    lines) go out in one write. They look exactly like the lines ``logging.basicConfig`` of
+    the command prints (``%(asctime)s %(levelname)-7s %(message)s``, ``%H:%M:%S``), and
+    :meth:`flush` writes what is left when the server stops.
+    """
+
+    def __init__(self, stream: TextIO, interval: float = 0.2, batch: int = 512) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._batch = batch
+        self._lines: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._second = -1
+        self._prefix = ""
+
+    def add(self, message: str) -> None:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._prefix = time.strftime("%H:%M:%S", time.localtime(now)) + " INFO    "
+        self._lines.append(self._prefix + message + "\n")
+        if len(self._lines) >= self._batch:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._lines:
+            text = "".join(self._lines)
+            self._lines.clear()
+            self._stream.write(text)
+            self._stream.flush()
+
+
+ACCESS_LINES = web.AppKey("access_lines", AccessLines)  # set by the command, see AccessLines
 
 
 def body_received(request: web.Request) -> Any:

@@ -9,51 +9,60 @@ from typing import Any
 
 SUCCESS_INFO = "Your request has been processed successfully"
 
-_last_date: list[Any] = [-1, ""]  # [second, its formatted date]
+_last_date: list[Any] = [-1, ""]  # [second, its formatted date as JSON]
+
+# One encoder for every answer (json.dumps with arguments builds a new one each call); the
+# fixed parts of the envelope are bytes once, so only the date, the path and the data are
+# encoded per answer. The output is what json.dumps(envelope, ensure_ascii=False,
+# separators=(",", ":")) gives, key order included.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_HEAD = b'{"response":{"request":{"date":'
+_RESOURCE = b',"resource":'
+_SUCCESS = (
+    b',"status":{"flag":"success","code":200,"info":'
+    + _encode(SUCCESS_INFO).encode()
+    + b'}},"result":{"data":'
+)
 
 
-def envelope_date() -> str:
-    """RFC 2822 date with a numeric zone, e.g. ``Wed, 02 May 2018 16:32:45 +0200``.
-
-    Formatted at most once per second: every answer carries it and formatting is not free.
-    """
+def _date_json() -> bytes:
+    """The RFC 2822 date with a numeric zone, e.g. ``"Wed, 02 May 2018 16:32:45 +0200"``, as
+    JSON; formatted at most once per second: every answer carries it and formatting is not
+    free."""
     now = int(time.time())
     if now != _last_date[0]:
-        _last_date[:] = [now, formatdate(now, localtime=True)]
-    text: str = _last_date[1]
+        _last_date[:] = [now, _encode(formatdate(now, localtime=True)).encode()]
+    text: bytes = _last_date[1]
     return text
 
 
 def success(resource: str, data: dict[str, Any]) -> bytes:
     """The 200 envelope around a resource's result data."""
-    return json.dumps(
-        {
-            "response": {
-                "request": {
-                    "date": envelope_date(),
-                    "resource": resource,
-                    "status": {"flag": "success", "code": 200, "info": SUCCESS_INFO},
-                },
-                "result": {"data": data},
-            }
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    return b"".join(
+        (
+            _HEAD,
+            _date_json(),
+            _RESOURCE,
+            _encode(resource).encode(),
+            _SUCCESS,
+            _encode(data).encode(),
+            b"}}}",
+        )
+    )
 
 
 def failure(resource: str, status: int, info: str) -> bytes:
     """The error envelope: same request node, ``flag`` error, ``code`` = HTTP status, no result."""
-    return json.dumps(
-        {
-            "response": {
-                "request": {
-                    "date": envelope_date(),
-                    "resource": resource,
-                    "status": {"flag": "error", "code": status, "info": info},
-                }
-            }
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    return b"".join(
+        (
+            _HEAD,
+            _date_json(),
+            _RESOURCE,
+            _encode(resource).encode(),
+            b',"status":{"flag":"error","code":',
+            str(status).encode(),
+            b',"info":',
+            _encode(info).encode(),
+            b"}}}}",
+        )
+    )

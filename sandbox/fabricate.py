@@ -6,14 +6,19 @@ Every factory takes a :class:`Push` (what one accepted request says) and returns
 ``post_location`` where a post is created (spec §4). The shapes follow the networks (spec §5)
 so that client code validating ids or parsing locations behaves as it would live.
 
-Randomness is per identity: each identity draws from its own :class:`IdSource`, seeded from
+Randomness is per identity: each identity draws from its own :class:`IdSource`, keyed from
 ``"<seed>:<token>"``, so with a seed the results of one identity do not depend on what other
 identities do in between. Without a seed every run differs.
+
+An IdSource holds no random generator, only a 16-byte key and a counter: draw ``n`` is the
+BLAKE2b hash of ``n`` under that key. A ``random.Random`` weighs 2.5 KB, and the sandbox keeps
+one source per identity, up to 100,000 automatically registered ones.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
+import os
 import re
 import time
 import unicodedata
@@ -26,8 +31,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from faker import Faker
-
     from sandbox.identities import Identity
 
 # Twitter's snowflake epoch, 2010-11-04T01:42:54.657Z, in ms (spec §5).
@@ -48,11 +51,17 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
 @cache
-def _faker() -> Faker:
-    """One Faker instance, built on first use: importing Faker costs a noticeable start-up."""
-    from faker import Faker
+def _words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Faker's en_US first names, last names and catch-phrase words, read once on first use
+    (importing Faker costs a noticeable start-up): a Faker instance per user is too slow."""
+    from faker.providers.company.en_US import Provider as Company
+    from faker.providers.person.en_US import Provider as Person
 
-    return Faker("en_US")
+    return (
+        tuple(Person.first_names),
+        tuple(Person.last_names),
+        tuple(tuple(words) for words in Company.catch_phrase_words),
+    )
 
 
 def slug(text: str, separator: str = "-") -> str:
@@ -82,34 +91,100 @@ def twitter_worker(token: str) -> int:
     return zlib.crc32(token.encode()) & 0x3FF
 
 
+def _key(material: str) -> bytes:
+    return hashlib.blake2b(material.encode(), digest_size=16).digest()
+
+
+_MS_BITS = 42  # a ms timestamp until 2109, in an IdSource's saved state
+
+
 class IdSource:
-    """One identity's source of ids. Seeded, it is reproducible and its clock is virtual."""
+    """One identity's source of ids. Seeded, it is reproducible and its clock is virtual.
 
-    __slots__ = ("_ms", "_random", "_sequence", "_virtual", "worker")
+    ``secret`` (unseeded only) keys the source from ``"<secret>:<token>"`` instead of fresh
+    random bytes: the same secret and token give the same draws, as a seed does, within one run.
 
-    def __init__(self, token: str, seed: int | None, stream: str = "") -> None:
-        # A str seed is hashed deterministically by random.Random (unlike hash()).
-        self._random = (
-            random.Random(f"{seed}:{token}{stream}") if seed is not None else random.Random()
-        )
+    With ``saved``, the source is a view of the state ``saved[token]`` holds (one int: draw
+    counter, clock and sequence) and writes it back at every draw: the :class:`Fabricator`
+    keeps an int per identity instead of a source.
+    """
+
+    __slots__ = ("_counter", "_key", "_ms", "_saved", "_sequence", "_token", "_virtual", "worker")
+
+    def __init__(
+        self,
+        token: str,
+        seed: int | None,
+        stream: str = "",
+        *,
+        secret: str | None = None,
+        saved: dict[str, int] | None = None,
+    ) -> None:
+        if seed is not None:
+            self._key = _key(f"{seed}:{token}{stream}")
+        elif secret is not None:
+            self._key = _key(f"{secret}:{token}{stream}")
+        else:
+            self._key = os.urandom(16)
+        self._token = token
+        self._saved = None  # nothing to save while starting
         self._virtual = seed is not None
-        self._ms = VIRTUAL_START_MS if self._virtual else 0
-        # Unseeded, start the sequence anywhere: two sandboxes (or runs) posting for the same
-        # identity in the same millisecond must not make the same id.
-        self._sequence = 0 if self._virtual else self._random.getrandbits(12)
         self.worker = twitter_worker(token)
+        state = saved.get(token) if saved is not None else None
+        if state is None:
+            self._counter = 0
+            self._ms = VIRTUAL_START_MS if self._virtual else 0
+            # Unseeded, start the sequence anywhere: two sandboxes (or runs) posting for the
+            # same identity in the same millisecond must not make the same id.
+            self._sequence = 0 if self._virtual else self._bits(12)
+        else:
+            self._sequence = state & 0xFFF
+            self._ms = (state >> 12) & ((1 << _MS_BITS) - 1)
+            self._counter = state >> (12 + _MS_BITS)
+        self._saved = saved
+        self._save()
+
+    def _save(self) -> None:
+        if self._saved is not None:
+            self._saved[self._token] = (
+                (self._counter << _MS_BITS | self._ms) << 12
+            ) | self._sequence
+
+    def _bits(self, k: int) -> int:
+        """``k`` (at most 512) random bits: the next draw of this source."""
+        nbytes = (k + 7) >> 3
+        self._counter += 1
+        digest = hashlib.blake2b(
+            self._counter.to_bytes(8, "little"), digest_size=nbytes, key=self._key
+        ).digest()
+        self._save()
+        return int.from_bytes(digest, "big") >> (8 * nbytes - k)
+
+    def below(self, n: int) -> int:
+        """Uniform in ``range(n)``: draws of ``n``'s bit length until one falls below ``n``."""
+        k = n.bit_length()
+        while True:
+            value = self._bits(k)
+            if value < n:
+                return value
 
     def digits(self, n: int) -> str:
         """``n`` decimal digits, no leading zero (the networks' numeric ids)."""
-        return str(self._random.randrange(_POW10[n - 1], _POW10[n]))
+        return str(_POW10[n - 1] + self.below(_POW10[n] - _POW10[n - 1]))
 
     def hex_digits(self, n: int) -> str:
         """``n`` uppercase hexadecimal digits (a YouTube playlist item's suffix)."""
-        return f"{self._random.getrandbits(4 * n):0{n}X}"
+        return f"{self._bits(4 * n):0{n}X}"
 
     def alphabet(self, n: int, chars: str) -> str:
-        """``n`` characters drawn from ``chars``."""
-        return "".join(self._random.choices(chars, k=n))
+        """``n`` characters drawn from ``chars`` (one draw: ``n`` digits in base ``len(chars)``)."""
+        base = len(chars)
+        value = self.below(base**n)
+        picked = []
+        for _ in range(n):
+            value, index = divmod(value, base)
+            picked.append(chars[index])
+        return "".join(picked)
 
     def base64url(self, nbytes: int) -> str:
         """``nbytes`` random bytes in URL-safe base64 without padding: YouTube's id alphabet.
@@ -117,7 +192,7 @@ class IdSource:
         8 bytes give a video id (11 characters), 16 a channel id body (22), 24 a playlist id
         body (32); the last character then carries only the bits YouTube's do.
         """
-        data = self._random.getrandbits(nbytes * 8).to_bytes(nbytes, "big")
+        data = self._bits(nbytes * 8).to_bytes(nbytes, "big")
         return urlsafe_b64encode(data).rstrip(b"=").decode()
 
     def snowflake(self) -> str:
@@ -129,7 +204,7 @@ class IdSource:
         """
         sequence = (self._sequence + 1) & 0xFFF
         if self._virtual:
-            self._ms += self._random.randint(1, VIRTUAL_MAX_STEP_MS)
+            self._ms += 1 + self.below(VIRTUAL_MAX_STEP_MS)
         else:
             now = time.time_ns() // 1_000_000
             if now > self._ms:
@@ -137,22 +212,26 @@ class IdSource:
             elif sequence == 0:
                 self._ms += 1
         self._sequence = sequence
+        self._save()
         return _snowflake(self._ms, self.worker, sequence)
 
     def user_snowflake(self) -> str:
         """A Twitter user id: a snowflake from some moment the user joined, before today."""
-        ms = self._random.randrange(*_USER_JOINED_MS)
-        return _snowflake(ms, self.worker, self._random.getrandbits(12))
+        first, end = _USER_JOINED_MS
+        ms = first + self.below(end - first)
+        return _snowflake(ms, self.worker, self._bits(12))
 
 
 class Fabricator:
-    """Hands out each identity's :class:`IdSource`, made on first use and kept per token."""
+    """Hands out each identity's :class:`IdSource`: its state, one int, is kept per token from
+    its first use (a view on it is made per request)."""
 
-    __slots__ = ("_seed", "_sources")
+    __slots__ = ("_seed", "_states", "_users")
 
     def __init__(self, seed: int | None) -> None:
         self._seed = seed
-        self._sources: dict[str, IdSource] = {}
+        self._users = UserMaker(seed, os.urandom(8).hex())
+        self._states: dict[str, int] = {}
 
     @property
     def seed(self) -> int | None:
@@ -161,17 +240,33 @@ class Fabricator:
     def reseed(self, seed: int | None) -> None:
         """Restart from ``seed``: every identity starts its sequence again on next use."""
         self._seed = seed
-        self._sources.clear()
+        self._users = UserMaker(seed, os.urandom(8).hex())
+        self._states.clear()
 
     def ids(self, identity: Identity) -> IdSource:
-        source = self._sources.get(identity.token)
-        if source is None:
-            source = self._sources[identity.token] = IdSource(identity.token, self._seed)
-        return source
+        """The identity's source, going on from its previous draws."""
+        return IdSource(identity.token, self._seed, secret=self._users.secret, saved=self._states)
 
     def forget(self, token: str) -> None:
-        """Drop a token's source, so memory stays bounded when identities come and go."""
-        self._sources.pop(token, None)
+        """Drop a token's state, so memory stays bounded when identities come and go."""
+        self._states.pop(token, None)
+
+    def user_maker(self) -> UserMaker:
+        """``make_user`` for the current seed, or without one for this run's secret: the same
+        token always gives the same user, so an identity can make its user again when asked
+        instead of keeping it (the maker stays the same across later reseeds)."""
+        return self._users
+
+
+@dataclass(frozen=True, slots=True)
+class UserMaker:
+    """Makes the users of automatically registered identities under one seed (or secret)."""
+
+    seed: int | None
+    secret: str
+
+    def __call__(self, provider: str, token: str) -> dict[str, Any]:
+        return _make_user(provider, IdSource(token, self.seed, ":user", secret=self.secret))
 
 
 @dataclass(slots=True)
@@ -385,8 +480,12 @@ _LINKEDIN_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 def make_user(provider: str, token: str, seed: int | None) -> dict[str, Any]:
     """A user record for an identity registered on first use: ``id``, ``name``, ``screen_name``
     and, for YouTube, ``channel_title``. The same ``(seed, token)`` always gives the same user;
-    it draws from its own stream so the identity's result ids are unaffected."""
-    ids = IdSource(token, seed, ":user")
+    it draws from its own stream so the identity's result ids are unaffected. Without a seed,
+    every call differs (see :meth:`Fabricator.user_maker` for a stable one)."""
+    return _make_user(provider, IdSource(token, seed, ":user"))
+
+
+def _make_user(provider: str, ids: IdSource) -> dict[str, Any]:
     if provider == "facebook":
         user_id = "1000" + ids.digits(11)  # profile ids made since 2009: 15 digits, "1000..."
     elif provider == "twitter":
@@ -400,13 +499,13 @@ def make_user(provider: str, token: str, seed: int | None) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown provider {provider!r}")
 
-    fake = _faker()
-    fake.seed_instance(ids.hex_digits(16))
-    name = f"{fake.first_name()} {fake.last_name()}"
+    first_names, last_names, phrase_words = _words()
+    name = f"{first_names[ids.below(len(first_names))]} {last_names[ids.below(len(last_names))]}"
     screen_name = slug(name, _HANDLE_SEPARATOR.get(provider, ""))
     if provider == "twitter":
         screen_name = screen_name[:_TWITTER_HANDLE_MAX]
     user: dict[str, Any] = {"id": user_id, "name": name, "screen_name": screen_name}
     if provider == "youtube":
-        user["channel_title"] = fake.catch_phrase().title()
+        phrase = " ".join(words[ids.below(len(words))] for words in phrase_words)
+        user["channel_title"] = phrase.title()
     return user

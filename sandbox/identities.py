@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +17,136 @@ from sandbox.errors import Forbidden, NotFound, SettingsError
 TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
 
 
-@dataclass(slots=True)
+# Boards and playlists created by pushes an identity keeps, newest last: past this many, the
+# oldest created one is forgotten (those it started with stay). The default is the journal's.
+MAX_CREATED_TARGETS = 10_000
+
+Targets = list[dict[str, Any]]
+UserMaker = Callable[[str, str], dict[str, Any]]
+
+
+class TargetList(list[dict[str, Any]]):
+    """An identity's targets of one kind: the first ``fixed`` stay, the ones appended after them
+    (created by pushes) are kept up to ``limit``, the oldest forgotten first."""
+
+    __slots__ = ("fixed", "limit")
+
+    def __init__(self, items: Iterable[dict[str, Any]] = (), limit: int = MAX_CREATED_TARGETS):
+        super().__init__(items)
+        self.fixed = len(self)
+        self.limit = limit
+
+    def append(self, target: dict[str, Any]) -> None:
+        super().append(target)
+        if len(self) - self.fixed > self.limit:
+            del self[self.fixed]
+
+
 class Identity:
     """A connected social account. ``user`` holds ``id``, ``name`` and, where the network has
-    one, ``screen_name``; each target is a dict with at least ``id`` and ``name``."""
+    one, ``screen_name``; each target is a dict with at least ``id`` and ``name``.
 
-    token: str
-    provider: str
-    user: dict[str, Any]
-    consent: bool = True
-    pages: list[dict[str, Any]] = field(default_factory=list)
-    groups: list[dict[str, Any]] = field(default_factory=list)
-    companies: list[dict[str, Any]] = field(default_factory=list)
-    boards: list[dict[str, Any]] = field(default_factory=list)
-    playlists: list[dict[str, Any]] = field(default_factory=list)
-    channel: dict[str, Any] | None = None
-    origin: str = "fixture"
+    Compact, as up to 100,000 automatically registered ones are kept: their target lists are
+    made on first use, and their user is made again from ``user_maker`` (deterministic for a
+    token) each time it is read rather than kept.
+    """
+
+    __slots__ = (
+        "_max_created",
+        "_targets",
+        "_user",
+        "_user_maker",
+        "channel",
+        "consent",
+        "origin",
+        "provider",
+        "token",
+    )
+
+    def __init__(
+        self,
+        token: str,
+        provider: str,
+        user: dict[str, Any] | None = None,
+        *,
+        consent: bool = True,
+        pages: Iterable[dict[str, Any]] = (),
+        groups: Iterable[dict[str, Any]] = (),
+        companies: Iterable[dict[str, Any]] = (),
+        boards: Iterable[dict[str, Any]] = (),
+        playlists: Iterable[dict[str, Any]] = (),
+        channel: dict[str, Any] | None = None,
+        origin: str = "fixture",
+        user_maker: UserMaker | None = None,
+        max_created: int = MAX_CREATED_TARGETS,
+    ) -> None:
+        self.token = token
+        self.provider = sys.intern(provider)  # one string for all, not one per request
+        self._user = user if user is not None or user_maker is not None else {}
+        self._user_maker = user_maker
+        self.consent = consent
+        self.channel = channel
+        self.origin = origin
+        self._max_created = max_created
+        self._targets: dict[str, TargetList] | None = None
+        given = zip(TARGET_KINDS, (pages, groups, companies, boards, playlists), strict=True)
+        for kind, items in given:
+            fixed = list(items)
+            if fixed:
+                targets = self._target_list(kind)
+                targets.extend(fixed)
+                targets.fixed = len(fixed)
 
     @property
-    def targets(self) -> dict[str, list[dict[str, Any]]]:
-        return {kind: getattr(self, kind) for kind in TARGET_KINDS}
+    def user(self) -> dict[str, Any]:
+        if self._user is None:
+            assert self._user_maker is not None
+            return self._user_maker(self.provider, self.token)
+        return self._user
+
+    @user.setter
+    def user(self, user: dict[str, Any]) -> None:
+        self._user = user
+
+    def _target_list(self, kind: str) -> TargetList:
+        """The list of ``kind``, made (empty) on first use."""
+        if self._targets is None:
+            self._targets = {}
+        targets = self._targets.get(kind)
+        if targets is None:
+            targets = self._targets[kind] = TargetList(limit=self._max_created)
+        return targets
+
+    def targets_of(self, kind: str) -> Targets:
+        """The targets of ``kind`` to read: no list is made for an identity without any."""
+        return (self._targets or {}).get(kind) or []
+
+    @property
+    def pages(self) -> Targets:
+        return self._target_list("pages")
+
+    @property
+    def groups(self) -> Targets:
+        return self._target_list("groups")
+
+    @property
+    def companies(self) -> Targets:
+        return self._target_list("companies")
+
+    @property
+    def boards(self) -> Targets:
+        return self._target_list("boards")
+
+    @property
+    def playlists(self) -> Targets:
+        return self._target_list("playlists")
+
+    @property
+    def targets(self) -> dict[str, Targets]:
+        return {kind: self.targets_of(kind) for kind in TARGET_KINDS}
+
+    def __repr__(self) -> str:
+        return f"Identity({self.token!r}, {self.provider!r}, origin={self.origin!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,12 +164,15 @@ class Identity:
 
         Boards are also found as ``<screen_name>/<slug>`` or by slug, as the legacy pin path sends.
         """
-        targets: list[dict[str, Any]] = getattr(self, kind)
+        targets = self.targets_of(kind)
+        if not targets:
+            return None
+        screen_name = self.user.get("screen_name")
         for target in targets:
             if target["id"] == target_id:
                 return target
             slug = target.get("slug")
-            if slug and target_id in (slug, f"{self.user.get('screen_name')}/{slug}"):
+            if slug and target_id in (slug, f"{screen_name}/{slug}"):
                 return target
         return None
 
@@ -82,7 +195,9 @@ _TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _IDENTITY_KEYS = frozenset({"token", "provider", "consent", "user", "channel", *TARGET_KINDS})
 
 
-def identity_from(data: object, where: str, *, token: str, origin: str) -> Identity:
+def identity_from(
+    data: object, where: str, *, token: str, origin: str, max_created: int = MAX_CREATED_TARGETS
+) -> Identity:
     """Build an Identity from JSON data; ``where`` prefixes every complaint (file and index, or
     the control plane's JSON pointer) so the user knows what to fix."""
     if not isinstance(data, dict):
@@ -132,7 +247,12 @@ def identity_from(data: object, where: str, *, token: str, origin: str) -> Ident
         consent=consent,
         channel=dict(channel) if channel else None,
         origin=origin,
-        **targets,
+        max_created=max_created,
+        pages=targets["pages"],
+        groups=targets["groups"],
+        companies=targets["companies"],
+        boards=targets["boards"],
+        playlists=targets["playlists"],
     )
 
 
@@ -179,23 +299,29 @@ class IdentityStore:
         source: str,
         strict: bool,
         max_auto: int,
-        make_user: Callable[[str, str], dict[str, Any]],
+        user_maker: Callable[[], UserMaker],
+        max_created: int = MAX_CREATED_TARGETS,
         on_forget: Callable[[str], None] = lambda token: None,
     ) -> None:
         self.strict = strict
         self._startup = [dict(item) for item in startup]
         self._source = source
         self._max_auto = max_auto
-        self._make_user = make_user
+        self._user_maker = user_maker
+        self._max_created = max_created
         self._on_forget = on_forget
         self._known: dict[str, Identity] = {}
-        self._auto: OrderedDict[str, Identity] = OrderedDict()
+        # Automatically registered identities, and their order of registration (a plain dict
+        # and a deque weigh half an OrderedDict; a stale identity in the deque is skipped).
+        self._auto: dict[str, Identity] = {}
+        self._auto_order: deque[Identity] = deque()
         self.reset()
 
     def reset(self) -> None:
         """Back to the start-up identities, their targets as first loaded."""
         self._known = {}
-        self._auto = OrderedDict()
+        self._auto = {}
+        self._auto_order = deque()
         for index, item in enumerate(self._startup):
             where = f"{self._source}: identities/{index}"
             token = item.get("token")
@@ -204,7 +330,13 @@ class IdentityStore:
             if token in self._known:
                 raise SettingsError(f"{where}/token: {token} is listed twice")
             try:
-                identity = identity_from(copy.deepcopy(item), where, token=token, origin="fixture")
+                identity = identity_from(
+                    copy.deepcopy(item),
+                    where,
+                    token=token,
+                    origin="fixture",
+                    max_created=self._max_created,
+                )
             except ValueError as error:
                 raise SettingsError(str(error)) from None
             self._known[token] = identity
@@ -226,9 +358,11 @@ class IdentityStore:
             token = str(uuid.uuid4())
         elif not isinstance(token, str) or not _TOKEN.fullmatch(token):
             raise ValueError(f"/token: must be a lowercase UUID, got {token!r}")
-        identity = identity_from(data, "", token=token, origin="registered")
+        identity = identity_from(
+            data, "", token=token, origin="registered", max_created=self._max_created
+        )
         if not identity.user:
-            identity.user = self._make_user(identity.provider, token)
+            identity.user = self._user_maker()(identity.provider, token)
         self._auto.pop(token, None)
         self._known[token] = identity
         return identity
@@ -262,17 +396,27 @@ class IdentityStore:
                 f"No identity found for the identity_token {token}: register it first "
                 "(POST /__sandbox/identities) or run without --strict-identities"
             )
-        identity = Identity(token, provider, self._make_user(provider, token), origin="auto")
+        # Its user is made again when read (from the maker of the current seed), not kept.
+        identity = Identity(
+            token,
+            provider,
+            origin="auto",
+            user_maker=self._user_maker(),
+            max_created=self._max_created,
+        )
         self._auto[token] = identity
-        if len(self._auto) > self._max_auto:
-            forgotten, _ = self._auto.popitem(last=False)
-            self._on_forget(forgotten)
+        self._auto_order.append(identity)
+        while len(self._auto) > self._max_auto:
+            oldest = self._auto_order.popleft()
+            if self._auto.get(oldest.token) is oldest:
+                del self._auto[oldest.token]
+                self._on_forget(oldest.token)
         return identity
 
 
 def describe_targets(identity: Identity, kind: str) -> str:
     """``104582931357924 (Analytical Engines Ltd), ...`` or ``none``, for refusals."""
-    targets = getattr(identity, kind)
+    targets = identity.targets_of(kind)
     if not targets:
         return "none"
     return ", ".join(f"{target['id']} ({target.get('name', '')})" for target in targets)

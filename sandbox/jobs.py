@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -83,7 +82,9 @@ class Job:
     finished: float | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
-    finish_now: asyncio.Event = field(default_factory=asyncio.Event)
+    # Made when the task first waits, dropped when it ends: an Event weighs ~700 bytes and
+    # the queue keeps up to the journal size of jobs.
+    finish_now: asyncio.Event | None = None
     body: bytes | None = None  # the final envelope, fixed when processing ends
 
     @property
@@ -203,7 +204,8 @@ class JobQueue:
         for job in jobs:
             if not job.done:
                 self._complete(job)
-                job.finish_now.set()
+                if job.finish_now is not None:
+                    job.finish_now.set()
                 woken.append(job)
         return woken
 
@@ -242,6 +244,7 @@ class JobQueue:
             job.data = {**job.data, "processing_status": "processing"}
             await self._wait(job, self.processing_time - half)
         self._complete(job)
+        job.finish_now = None
         if job.callback_url is not None:
             await self._deliver(job)
 
@@ -257,7 +260,10 @@ class JobQueue:
 
     @staticmethod
     async def _wait(job: Job, seconds: float) -> None:
-        if seconds > 0 and not job.finish_now.is_set():
+        """Sleep ``seconds``, or less if ``finish`` ends the job (it completes it first)."""
+        if seconds > 0 and not job.done:
+            if job.finish_now is None:
+                job.finish_now = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(job.finish_now.wait(), seconds)
 
@@ -347,7 +353,7 @@ class JobQueue:
             resource=job.resource,
             identity=job.identity,
             provider=job.provider,
-            body=json.loads(job.final_envelope()),
+            body=job.final_envelope(),  # JSON bytes, shared by the job and each attempt
             status=status,
             info=error or _delivery_info(job, status),
             duration_ms=duration_ms,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -14,14 +15,22 @@ from sandbox.jsontext import unpaired_surrogate
 REDACTED = "[redacted]"
 
 
+# Header values up to this long are interned when an entry is recorded: the same few (host,
+# content type, user agent ...) come with every request.
+_INTERNED_VALUE_MAX = 64
+
+
 @dataclass(slots=True)
 class Entry:
-    """One exchange; stages of the pipeline fill in what they learn as the request goes."""
+    """One exchange; stages of the pipeline fill in what they learn as the request goes.
+
+    Recorded, an entry is made compact (:meth:`compact`): the journal keeps 10,000 of them.
+    """
 
     method: str
     path: str
     started: float
-    request_headers: Mapping[str, str]
+    request_headers: Mapping[str, str] | tuple[str, ...]
     direction: str = "inbound"
     id: int = 0
     duration_ms: float = 0.0
@@ -34,11 +43,45 @@ class Entry:
     data: Any = None
     fault: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def compact(self) -> None:
+        """What the journal keeps of a recorded entry, in far less memory than the request's
+        objects: the headers as a flat ``(name, value, ...)`` tuple of interned strings, the
+        Authorization header already redacted (the request's header proxy pins its whole
+        multidict); a JSON body as its compact text, in ASCII bytes (parsed back by
+        :meth:`to_json`; a body that is not JSON stays the text it is)."""
+        if not isinstance(self.request_headers, tuple):
+            flat: list[str] = []
+            for name, value in self.request_headers.items():
+                flat.append(sys.intern(str(name)))
+                if name.lower() == "authorization":
+                    flat.append(REDACTED)
+                elif len(value) <= _INTERNED_VALUE_MAX:
+                    flat.append(sys.intern(str(value)))
+                else:
+                    flat.append(value)
+            self.request_headers = tuple(flat)
+        if self.provider is not None:
+            self.provider = sys.intern(self.provider)
+        if self.body is not None and not isinstance(self.body, str | bytes):
+            self.body = json.dumps(self.body, separators=(",", ":")).encode("ascii")
+
+    def headers(self) -> dict[str, str]:
+        """The request headers, each name once (its first value), Authorization redacted."""
+        if isinstance(self.request_headers, tuple):
+            pairs = zip(self.request_headers[::2], self.request_headers[1::2], strict=True)
+            headers: dict[str, str] = {}
+            for name, value in pairs:
+                headers.setdefault(name, value)
+            return headers
         headers = dict(self.request_headers)
         for name in headers:
             if name.lower() == "authorization":
                 headers[name] = REDACTED
+        return headers
+
+    def to_json(self) -> dict[str, Any]:
+        headers = self.headers()
+        body = json.loads(self.body) if isinstance(self.body, bytes) else self.body
         return {
             "id": self.id,
             "time": datetime.fromtimestamp(self.started, UTC).isoformat(timespec="milliseconds"),
@@ -49,7 +92,7 @@ class Entry:
             "identity": self.identity,
             "provider": self.provider,
             "direction": self.direction,
-            "request": {"headers": headers, "body": self.body},
+            "request": {"headers": headers, "body": body},
             "response": {"status": self.status, "info": self.info, "data": self.data},
             "fault": self.fault,
         }
@@ -82,10 +125,11 @@ class Journal:
         if len(self._entries) >= self.size:
             self._entries.popleft()
             self.dropped += 1
-        self._entries.append(entry)
         if self.sink is not None:
             self.sink.write(json.dumps(entry.to_json(), ensure_ascii=False) + "\n")
             self.sink.flush()
+        entry.compact()
+        self._entries.append(entry)
 
     def clear(self) -> None:
         """Forget every entry; ids keep increasing so ``since`` stays meaningful."""
@@ -122,28 +166,32 @@ class Journal:
 @dataclass(slots=True)
 class PublishedObjects:
     """What was "published", per identity, bounded like the journal (boards and playlists stay
-    valid targets on their identity even when dropped from here)."""
+    valid targets on their identity even when dropped from here).
+
+    Each is kept as ``(resource, identity, time, data)``, ``data`` the very dict the journal
+    entry and the answer hold (never changed once answered), and made a dict when read."""
 
     size: int = 10_000
     dropped: int = 0
-    _objects: deque[dict[str, Any]] = field(default_factory=deque)
+    _objects: deque[tuple[str, str, float, Mapping[str, Any]]] = field(default_factory=deque)
 
     def add(self, resource: str, identity: str, data: Mapping[str, Any], when: float) -> None:
         if len(self._objects) >= self.size:
             self._objects.popleft()
             self.dropped += 1
-        self._objects.append(
-            {
-                "resource": resource,
-                "identity": identity,
-                "time": datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds"),
-                **data,
-            }
-        )
+        self._objects.append((resource, identity, when, data))
 
     def clear(self) -> None:
         self._objects.clear()
         self.dropped = 0
 
     def all(self) -> list[dict[str, Any]]:
-        return list(self._objects)
+        return [
+            {
+                "resource": resource,
+                "identity": identity,
+                "time": datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds"),
+                **data,
+            }
+            for resource, identity, when, data in self._objects
+        ]

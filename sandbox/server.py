@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from sandbox.app import create_app
+from sandbox.app import ACCESS_LINES, AccessLines, create_app
 from sandbox.catalog import PROVIDERS
 from sandbox.config import Settings
 from sandbox.errors import SettingsError
@@ -83,6 +83,10 @@ def banner(running: Running) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def _flush(lines: AccessLines) -> None:
+    lines.flush()
+
+
 async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ()) -> None:
     """Serve until one of ``stop_signals`` arrives, then stop accepting and finish."""
     # Handlers first: a signal sent as soon as the ready line appears must stop, not kill.
@@ -90,7 +94,10 @@ async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ())
     loop = asyncio.get_running_loop()
     for signum in stop_signals:
         loop.add_signal_handler(signum, stopped.set)
-    running = await start(settings)
+    app = create_app(settings)
+    lines = app[ACCESS_LINES] = AccessLines(sys.stderr)
+    app.on_cleanup.append(lambda _: _flush(lines))
+    running = await start(settings, app)
     print(f"Sandbox listening on {running.url}", flush=True)
     if not settings.quiet:
         sys.stdout.write(banner(running))

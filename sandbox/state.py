@@ -14,7 +14,7 @@ from sandbox.config import Settings
 from sandbox.datafiles import data_path
 from sandbox.effects import Shutdown
 from sandbox.errors import SettingsError
-from sandbox.fabricate import Fabricator, make_user
+from sandbox.fabricate import Fabricator
 from sandbox.faults import FaultPlan
 from sandbox.identities import IdentityStore, read_identities_file
 from sandbox.jobs import JobQueue
@@ -45,7 +45,8 @@ class Sandbox:
             source=str(path),
             strict=settings.strict_identities,
             max_auto=settings.max_auto_identities,
-            make_user=lambda provider, token: make_user(provider, token, fabricator.seed),
+            user_maker=fabricator.user_maker,
+            max_created=settings.journal_size,
             on_forget=fabricator.forget,
         )
         validators = compiled_validators(settings.allow_unknown_keys)

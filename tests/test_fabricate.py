@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
-import random
 import re
 import subprocess
 import sys
@@ -383,8 +383,17 @@ def test_no_seed_differs_between_fabricators() -> None:
 
 
 def test_known_value_for_a_seed() -> None:
-    """Pins the seeding rule (Random("<seed>:<token>")): a change of scheme must be deliberate."""
-    expected = str(random.Random(f"5:{FACEBOOK.token}").randrange(10**15, 10**16))
+    """Pins the seeding rule (draw n = BLAKE2b(n) keyed by BLAKE2b("<seed>:<token>"), rejection
+    sampled to the range): a change of scheme must be deliberate."""
+    key = hashlib.blake2b(f"5:{FACEBOOK.token}".encode(), digest_size=16).digest()
+    span, counter = 9 * 10**15, 0
+    while True:  # draws of span's bit length (53 bits: 7 bytes shifted right by 3)
+        counter += 1
+        digest = hashlib.blake2b(counter.to_bytes(8, "little"), digest_size=7, key=key).digest()
+        value = int.from_bytes(digest, "big") >> 3
+        if value < span:
+            break
+    expected = str(10**15 + value)
     data = fabricate.facebook_picture(push(Fabricator(5), FACEBOOK, {"url": "u"}))
     assert data["picture_id"] == expected
 
@@ -399,16 +408,27 @@ def test_reseed_restarts_sequences() -> None:
     assert run(fab, TWITTER) == run(Fabricator(10), TWITTER)
 
 
-def test_ids_are_cached_per_token_and_forgettable() -> None:
+def test_ids_go_on_per_token_and_are_forgettable() -> None:
     fab = Fabricator(9)
-    source = fab.ids(TWITTER)
-    assert fab.ids(TWITTER) is source
-    assert fab.ids(TWITTER_B) is not source
     first = fabricate.twitter_post(push(fab, TWITTER, {"message": "m"}))
+    other = fabricate.twitter_post(push(fab, TWITTER_B, {"message": "m"}))
+    second = fabricate.twitter_post(push(fab, TWITTER, {"message": "m"}))
+    assert len({first["post_id"], other["post_id"], second["post_id"]}) == 3
+    assert int(second["post_id"]) > int(first["post_id"])  # the state went on
     fab.forget(TWITTER.token)
     fab.forget("never-seen")  # forgetting an unknown token is harmless
-    assert fab.ids(TWITTER) is not source
     assert fabricate.twitter_post(push(fab, TWITTER, {"message": "m"})) == first
+    fabricate.twitter_post(push(fab, TWITTER, {"message": "m"}))
+    assert fabricate.twitter_post(push(fab, TWITTER_B, {"message": "m"})) != other
+
+
+def test_unseeded_ids_go_on_per_token() -> None:
+    fab = Fabricator(None)
+    posts = [fabricate.twitter_post(push(fab, TWITTER, {"message": "m"})) for _ in range(50)]
+    ids = [post["post_id"] for post in posts]
+    assert all(int(a) < int(b) for a, b in itertools.pairwise(ids))
+    pins = {fabricate.pinterest_pin(push(fab, PINTEREST, {}))["pin_id"] for _ in range(50)}
+    assert len(pins) == 50
 
 
 # --- snowflakes ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Benchmarks of the sandbox against a bare-aiohttp ceiling; see README.md here."""

@@ -1,0 +1,1041 @@
+"""Benchmark the sandbox against a bare-aiohttp ceiling and check the targets.
+
+    .venv/bin/python benchmarks/run.py            # or: .venv/bin/python -m benchmarks.run
+
+Starts the real CLI (``oneall-sandbox --port 0 -q``) and ``benchmarks/ceiling.py`` in turn,
+each pinned to one core, drives them with wrk pinned to another, interleaved over several
+rounds, and prints the medians, the ratios and PASS/FAIL for each target. Raw figures go to
+``benchmarks/results/<timestamp>.json``. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+FIXTURES = REPO / "fixtures"
+RESULTS = HERE / "results"
+WRK_SCRIPTS = HERE / "wrk"
+LISTENING = re.compile(r"listening on (http://\S+)")
+WRK_LINE = "WRK_JSON "
+
+# The pytest fixtures' per-test cost (targets below) is measured by this script when it exists.
+# Its contract: ``measure(rounds: int) -> dict[str, float]``, the median per-test cost in ms
+# after the first test, under the keys of FIXTURE_TARGETS. The runner imports and calls it
+# after the server scenarios; without the file those rows say SKIP.
+FIXTURES_BENCH = HERE / "fixtures_bench.py"
+FIXTURE_TARGETS: dict[str, tuple[str, float]] = {
+    "sandbox": ("pytest fixture `sandbox`, per test (ms)", 10.0),
+    "sandbox_server_reset": ("pytest fixture `sandbox_server` reset, per test (ms)", 2.0),
+}
+
+WRK_INSTALL = (
+    "wrk is not installed. On Debian or Ubuntu: apt-get update && apt-get install -y wrk "
+    "(as root, or with sudo); on macOS: brew install wrk. Then run this command again."
+)
+
+
+# --- the workload ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One resource's request: path below the token, token, valid and refused bodies."""
+
+    name: str
+    rest: str
+    token: str
+    valid: str
+    refused: str
+
+    @property
+    def path(self) -> str:
+        return f"/push/identities/{self.token}/{self.rest}"
+
+
+def authorization() -> str:
+    """The ``Authorization`` value for the sandbox's built-in site keys."""
+    from sandbox.config import Settings
+
+    settings = Settings()
+    pair = f"{settings.public_key}:{settings.private_key}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+def refuse(body: dict[str, Any], node: str) -> dict[str, Any]:
+    """The body broken the way a careless client breaks it: an unknown key in the node and,
+    where the node has one, an http(s) URL replaced by a bare file name."""
+    broken: dict[str, Any] = json.loads(json.dumps(body))
+    fields: dict[str, Any] = broken["request"]["push"][node]
+    for key, value in fields.items():
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            fields[key] = "photo of the engine.png"
+            break
+    fields["colour"] = "teal"
+    return broken
+
+
+def compact(value: object) -> str:
+    """One line of JSON, as a client library sends it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def workload() -> list[Push]:
+    """The example body of every resource in the catalog, addressed to its provider's first
+    built-in identity that may publish (and to its first board or playlist in the path)."""
+    from sandbox.catalog import ENDPOINTS
+
+    identities = json.loads((FIXTURES / "identities.json").read_text())["identities"]
+    tokens: dict[str, str] = {}
+    params: dict[str, str] = {}
+    for identity in identities:
+        if identity.get("consent", True) and identity["provider"] not in tokens:
+            tokens[identity["provider"]] = identity["token"]
+            for kind, param in (("boards", "board_id"), ("playlists", "playlist_id")):
+                if identity.get(kind):
+                    params.setdefault(param, str(identity[kind][0]["id"]))
+    pushes = []
+    for endpoint in ENDPOINTS:
+        body = json.loads((FIXTURES / "requests" / f"{endpoint.name}.json").read_text())
+        pushes.append(
+            Push(
+                name=endpoint.name,
+                rest=endpoint.path.format(**params),
+                token=tokens[endpoint.provider],
+                valid=compact(body),
+                refused=compact(refuse(body, endpoint.node)),
+            )
+        )
+    return pushes
+
+
+def write_requests_file(pushes: Sequence[Push], folder: Path) -> Path:
+    """The file the wrk scripts read: ``rest \\t token \\t valid \\t refused`` per line."""
+    path = folder / "requests.tsv"
+    lines = (f"{p.rest}\t{p.token}\t{p.valid}\t{p.refused}\n" for p in pushes)
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerKind:
+    name: str
+    command: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Server:
+    kind: ServerKind
+    process: subprocess.Popen[bytes]
+    url: str
+    host: str
+    port: int
+    started: float  # perf_counter() before the spawn
+    listening: float  # perf_counter() when the listening line was read
+    stderr_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+def sandbox_command(extra: Sequence[str]) -> tuple[str, ...]:
+    beside = Path(sys.executable).parent / "oneall-sandbox"
+    found = str(beside) if beside.exists() else shutil.which("oneall-sandbox")
+    if found is None:
+        sys.exit(
+            "oneall-sandbox is not installed for this Python: run the benchmark with the "
+            "project's virtual environment, e.g. .venv/bin/python benchmarks/run.py"
+        )
+    return (found, "--port", "0", "-q", *extra)
+
+
+def ceiling_command() -> tuple[str, ...]:
+    return (sys.executable, str(HERE / "ceiling.py"), "--port", "0", "-q")
+
+
+def pinned(core: int | None, command: Sequence[str]) -> list[str]:
+    """``command`` under ``taskset -c core`` (taskset execs it: the pid stays the command's)."""
+    if core is None:
+        return list(command)
+    return ["taskset", "-c", str(core), *command]
+
+
+def server_environment() -> dict[str, str]:
+    """This environment without SANDBOX_* variables: every run starts from the defaults."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("SANDBOX_")}
+
+
+def read_first_line(process: subprocess.Popen[bytes], timeout: float) -> str:
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RuntimeError(f"no listening line within {timeout:.0f} s")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError(f"the server exited (code {process.wait()}) before listening")
+            data += chunk
+    return data.split(b"\n", 1)[0].decode()
+
+
+def start(kind: ServerKind, core: int | None, logs: Path, timeout: float = 30.0) -> Server:
+    stderr_path = logs / f"{kind.name}-{time.monotonic_ns()}.stderr"
+    with stderr_path.open("wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            pinned(core, kind.command),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            env=server_environment(),
+        )
+    try:
+        line = read_first_line(process, timeout)
+    except RuntimeError as error:
+        stop_process(process)
+        tail = stderr_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{kind.name}: {error}\n{tail}") from None
+    listening = time.perf_counter()
+    match = LISTENING.search(line)
+    if match is None:
+        stop_process(process)
+        raise RuntimeError(f"{kind.name}: unexpected first line {line!r}")
+    url = match.group(1)
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    return Server(kind, process, url, host.strip("[]"), int(port), started, listening, stderr_path)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@contextmanager
+def running(kind: ServerKind, core: int | None, logs: Path) -> Iterator[Server]:
+    server = start(kind, core, logs)
+    try:
+        yield server
+    finally:
+        stop_process(server.process)
+
+
+def post(server: Server, path: str, body: str, auth: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=body.encode(),
+            headers={"Authorization": auth, "Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def smoke_check(server: Server, pushes: Sequence[Push], auth: str) -> None:
+    """Each valid body must answer 200 and each refused one 400 naming a key (the sandbox);
+    the ceiling answers 200 to both. Also warms every route and the detailed-error path."""
+    refused_status = 200 if server.kind.name == "ceiling" else 400
+    for push in pushes:
+        status, body = post(server, push.path, push.valid, auth)
+        if status != 200:
+            raise RuntimeError(f"{server.kind.name}: {push.name} valid body -> {status}: {body!r}")
+        status, body = post(server, push.path, push.refused, auth)
+        named = refused_status == 200 or b"[request->push->" in body
+        if status != refused_status or not named:
+            raise RuntimeError(
+                f"{server.kind.name}: {push.name} refused body -> {status}: {body[:300]!r}"
+            )
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmHWM, VmRSS ... of ``/proc/<pid>/status``, in KiB."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key.startswith("Vm"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent by the whole machine so far, all cores (``/proc/stat``)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU time of this process's waited-for children (wrk, once it is reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WrkOptions:
+    threads: int
+    connections: int
+    core: int | None
+
+
+def run_wrk(
+    options: WrkOptions,
+    script: str,
+    url: str,
+    duration: float,
+    args: Sequence[str],
+    *,
+    done_file: Path | None = None,
+) -> dict[str, Any]:
+    """One wrk run; its ``done()`` line as a dict, plus ``rps``.
+
+    With ``done_file``, the script is told to create ``<done_file>.<thread>`` when a thread has
+    sent its share; once every thread has, wrk is ended with SIGINT (it then reports over the
+    time actually run), so a fixed count of requests need not wait out ``duration``.
+    """
+    command = pinned(
+        options.core,
+        [
+            "wrk",
+            f"-t{options.threads}",
+            f"-c{options.connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(WRK_SCRIPTS / script),
+            url,
+            "--",
+            *args,
+            *([str(done_file)] if done_file else []),
+        ],
+    )
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    if done_file is not None:
+        marks = [Path(f"{done_file}.{n}") for n in range(options.threads)]
+        while process.poll() is None and not all(mark.exists() for mark in marks):
+            time.sleep(0.05)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    try:
+        stdout, stderr = process.communicate(timeout=duration + 120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    for line in stdout.splitlines():
+        if line.startswith(WRK_LINE):
+            result: dict[str, Any] = json.loads(line.removeprefix(WRK_LINE))
+            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+            return result
+    raise RuntimeError(f"wrk gave no result (exit {process.returncode}):\n{stdout}\n{stderr}")
+
+
+def measure_load(
+    server: Server, options: WrkOptions, script: str, duration: float, args: Sequence[str]
+) -> dict[str, Any]:
+    """One wrk run, with the CPU the server, wrk and everything else used meanwhile.
+
+    ``server_cpu_share`` near 1.0 says the server had its core to itself and was the
+    bottleneck; ``foreign_cpu`` (cores' worth used by other processes) says how busy the
+    machine was with work that is not this benchmark.
+    """
+    load_before = os.getloadavg()[0]
+    server_before = cpu_seconds(server.pid)
+    wrk_before = children_cpu_seconds()
+    machine_before = machine_busy_seconds()
+    result = run_wrk(options, script, server.url, duration, args)
+    seconds = result["duration_us"] / 1e6
+    server_cpu = cpu_seconds(server.pid) - server_before
+    wrk_cpu = children_cpu_seconds() - wrk_before
+    foreign = machine_busy_seconds() - machine_before - server_cpu - wrk_cpu
+    result["server_cpu_share"] = server_cpu / seconds
+    result["rps_per_cpu"] = result["requests"] / server_cpu if server_cpu > 0 else None
+    result["wrk_cpu_share"] = wrk_cpu / seconds
+    result["foreign_cpu"] = max(0.0, foreign / seconds)
+    result["load_before"] = load_before
+    result["load_after"] = os.getloadavg()[0]
+    return result
+
+
+def problems(result: Mapping[str, Any], expect_refused: bool) -> list[str]:
+    """What makes a run's figures untrustworthy: socket errors, or statuses not as expected
+    (wrk counts every status >= 400 in ``errors.status``)."""
+    errors = result["errors"]
+    socket = ("connect", "read", "write", "timeout")
+    found = [f"{errors[key]} {key} errors" for key in socket if errors[key]]
+    refused = errors["status"]
+    if expect_refused and refused != result["requests"]:
+        found.append(f"{result['requests'] - refused} of {result['requests']} answers not refused")
+    if not expect_refused and refused:
+        found.append(f"{refused} of {result['requests']} answers refused (status >= 400)")
+    return found
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Config:
+    rounds: int
+    duration: float
+    warmup: float
+    wrk: WrkOptions
+    server_core: int | None
+    cold_runs: int
+    memory_requests: int
+    memory_timeout: float
+    scenarios: frozenset[str]
+    sandbox_args: tuple[str, ...]
+    retries: int = 1
+    retry_pause: float = 5.0
+
+
+# A load run counts when the server had this much of its core: it was then the bottleneck, as
+# it is on a quiet machine; below, another process took the core and the figures say little.
+CLEAN_SHARE = 0.9
+
+
+@dataclass(slots=True)
+class Results:
+    meta: dict[str, Any]
+    load: list[dict[str, Any]] = field(default_factory=list)
+    disturbed: list[dict[str, Any]] = field(default_factory=list)  # runs measured again
+    cold_start: list[dict[str, Any]] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
+    fixtures: dict[str, float] | None = None
+
+
+def in_turn(kinds: Sequence[ServerKind], round_number: int) -> list[ServerKind]:
+    """Alternate who goes first, so a slow drift of the machine hits both alike."""
+    return list(kinds) if round_number % 2 == 0 else list(reversed(kinds))
+
+
+def load_rounds(
+    config: Config,
+    *,
+    kinds: Sequence[ServerKind],
+    pushes: Sequence[Push],
+    requests_file: Path,
+    auth: str,
+    logs: Path,
+    results: Results,
+) -> None:
+    args = [str(requests_file), auth]
+    for round_number in range(config.rounds):
+        for kind in in_turn(kinds, round_number):
+            with running(kind, config.server_core, logs) as server:
+                smoke_check(server, pushes, auth)
+                if config.warmup > 0:
+                    run_wrk(config.wrk, "valid.lua", server.url, config.warmup, args)
+                for scenario, script in (("valid", "valid.lua"), ("refused", "refused.lua")):
+                    for attempt in range(config.retries + 1):
+                        result = measure_load(server, config.wrk, script, config.duration, args)
+                        result.update(round=round_number, server=kind.name, scenario=scenario)
+                        expect_refused = scenario == "refused" and kind.name == "sandbox"
+                        result["problems"] = problems(result, expect_refused)
+                        result["attempt"] = attempt
+                        result["clean"] = result["server_cpu_share"] >= CLEAN_SHARE
+                        report_run(result)
+                        if result["clean"] or attempt == config.retries:
+                            break
+                        results.disturbed.append(result)
+                        print(
+                            f"    disturbed (server had {result['server_cpu_share']:.0%} of its "
+                            f"core): measuring again in {config.retry_pause:g} s",
+                            flush=True,
+                        )
+                        time.sleep(config.retry_pause)
+                    results.load.append(result)
+                exited = server.process.poll()
+                if exited is not None:
+                    raise RuntimeError(f"{kind.name} exited with {exited} during the load")
+
+
+def report_run(result: Mapping[str, Any]) -> None:
+    print(
+        f"  round {result['round'] + 1} {result['server']:<8} {result['scenario']:<8} "
+        f"{result['rps']:7.0f} req/s  p50 {result['latency_us']['p50'] / 1000:6.2f} ms  "
+        f"p99 {result['latency_us']['p99'] / 1000:6.2f} ms  "
+        f"cpu: server {result['server_cpu_share']:4.0%} wrk {result['wrk_cpu_share']:4.0%} "
+        f"others {result['foreign_cpu']:4.0%}"
+        + (f"  PROBLEM: {'; '.join(result['problems'])}" if result["problems"] else ""),
+        flush=True,
+    )
+
+
+def cold_starts(
+    config: Config,
+    *,
+    kinds: Sequence[ServerKind],
+    pushes: Sequence[Push],
+    auth: str,
+    logs: Path,
+    results: Results,
+) -> None:
+    """Spawn -> the first 200 on a push (the tweet), ``cold_runs`` times each, interleaved."""
+    tweet = next((p for p in pushes if p.name == "twitter.post"), pushes[0])
+    for run in range(config.cold_runs):
+        for kind in in_turn(kinds, run):
+            server = start(kind, config.server_core, logs)
+            try:
+                status, body = post(server, tweet.path, tweet.valid, auth)
+                answered = time.perf_counter()
+            finally:
+                stop_process(server.process)
+            if status != 200:
+                raise RuntimeError(f"{kind.name}: cold push answered {status}: {body[:300]!r}")
+            results.cold_start.append(
+                {
+                    "run": run,
+                    "server": kind.name,
+                    "listening_ms": (server.listening - server.started) * 1000,
+                    "first_200_ms": (answered - server.started) * 1000,
+                }
+            )
+    for kind in kinds:
+        times = [r["first_200_ms"] for r in results.cold_start if r["server"] == kind.name]
+        print(f"  cold start {kind.name:<8} median {statistics.median(times):7.1f} ms", flush=True)
+
+
+def memory_fill(
+    config: Config,
+    *,
+    kinds: Sequence[ServerKind],
+    requests_file: Path,
+    auth: str,
+    logs: Path,
+    results: Results,
+) -> None:
+    """A fresh process each, ``memory_requests`` pushes (three in four from new identities),
+    then VmHWM: the peak resident set."""
+    per_thread = -(-config.memory_requests // config.wrk.threads)
+    for kind in kinds:
+        with running(kind, config.server_core, logs) as server:
+            before = proc_status(server.pid)
+            result = run_wrk(
+                config.wrk,
+                "memory.lua",
+                server.url,
+                config.memory_timeout,
+                [str(requests_file), auth, str(per_thread)],
+                done_file=logs / f"memory-{kind.name}.done",
+            )
+            after = proc_status(server.pid)
+        entry = {
+            "server": kind.name,
+            "problems": problems(result, expect_refused=False),
+            "requests": result["requests"],
+            "rps": result["rps"],
+            "errors": result["errors"],
+            "hwm_kib_at_start": before["VmHWM"],
+            "hwm_kib": after["VmHWM"],
+            "rss_kib": after["VmRSS"],
+        }
+        results.memory.append(entry)
+        print(
+            f"  memory     {kind.name:<8} {entry['requests']} requests at {entry['rps']:.0f} req/s"
+            f": peak RSS {entry['hwm_kib'] / 1024:.1f} MiB "
+            f"(at start {entry['hwm_kib_at_start'] / 1024:.1f} MiB)"
+            + (f"  PROBLEM: {'; '.join(entry['problems'])}" if entry["problems"] else ""),
+            flush=True,
+        )
+        if result["requests"] < config.memory_requests:
+            print(
+                f"  WARNING: {kind.name} answered only {result['requests']} requests within "
+                f"--memory-timeout {config.memory_timeout:.0f} s",
+                flush=True,
+            )
+
+
+def fixture_costs(rounds: int) -> dict[str, float] | None:
+    """The pytest fixtures' per-test cost from ``benchmarks/fixtures_bench.py``, if present."""
+    if not FIXTURES_BENCH.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("benchmarks_fixtures_bench", FIXTURES_BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    measure: Callable[[int], dict[str, float]] = module.measure
+    return {key: float(value) for key, value in measure(rounds).items()}
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    ceiling: float | None
+    sandbox: float | None
+    target: str  # "" for a row shown for information only
+    passed: bool | None  # None: not measured, or information only
+    ratio: float | None = None
+    rounds: tuple[float, ...] = ()  # the ratio of each round, sandbox over ceiling
+    noisy: bool = False  # no clean run: the figures come from disturbed runs
+
+    @property
+    def verdict(self) -> str:
+        mark = "?" if self.noisy else ""
+        if not self.target:
+            return "info" + mark
+        return "SKIP" if self.passed is None else ("PASS" if self.passed else "FAIL") + mark
+
+
+def median_of(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+Pick = Callable[[Mapping[str, Any]], float | None]
+
+
+def load_values(
+    results: Results, server: str, scenario: str, pick: Pick
+) -> tuple[dict[int, float], bool]:
+    """The figure ``pick`` reads from each round's clean run, by round, and True; or, when no
+    round of this server and scenario ran clean, from every round, and False."""
+    runs = [r for r in results.load if r["server"] == server and r["scenario"] == scenario]
+    clean = [r for r in runs if r["clean"]]
+    values: dict[int, float] = {}
+    for run in clean or runs:
+        value = pick(run)
+        if value is not None:
+            values[run["round"]] = value
+    return values, bool(clean) or not runs
+
+
+def load_row(
+    results: Results,
+    label: str,
+    scenario: str,
+    pick: Pick,
+    *,
+    bound: float | None,
+    at_least: bool,
+) -> Row:
+    """Medians over the clean rounds; also the ratio of each round where both ran clean."""
+    ceiling, ceiling_clean = load_values(results, "ceiling", scenario, pick)
+    sandbox, sandbox_clean = load_values(results, "sandbox", scenario, pick)
+    paired = tuple(
+        sandbox[n] / ceiling[n] for n in sorted(ceiling.keys() & sandbox.keys()) if ceiling[n]
+    )
+    row = ratio_row(
+        label,
+        median_of(list(ceiling.values())),
+        median_of(list(sandbox.values())),
+        bound,
+        at_least,
+    )
+    noisy = not (ceiling_clean and sandbox_clean)
+    return Row(
+        row.label, row.ceiling, row.sandbox, row.target, row.passed, row.ratio, paired, noisy
+    )
+
+
+def ratio_row(
+    label: str,
+    ceiling: float | None,
+    sandbox: float | None,
+    bound: float | None,
+    at_least: bool,
+) -> Row:
+    target = "" if bound is None else f"{'≥' if at_least else '≤'} {bound} x"
+    if ceiling is None or sandbox is None or ceiling == 0:
+        return Row(label, ceiling, sandbox, target, None)
+    ratio = sandbox / ceiling
+    if bound is None:
+        return Row(label, ceiling, sandbox, target, None, ratio)
+    passed = ratio >= bound if at_least else ratio <= bound
+    return Row(label, ceiling, sandbox, target, passed, ratio)
+
+
+def rows(results: Results) -> list[Row]:
+    def rps(run: Mapping[str, Any]) -> float:
+        return float(run["rps"])
+
+    def p99_ms(run: Mapping[str, Any]) -> float:
+        return float(run["latency_us"]["p99"]) / 1000
+
+    def per_cpu(run: Mapping[str, Any]) -> float | None:
+        value = run.get("rps_per_cpu")
+        return None if value is None else float(value)
+
+    def cold(server: str) -> float | None:
+        return median_of([r["first_200_ms"] for r in results.cold_start if r["server"] == server])
+
+    def hwm(server: str) -> float | None:
+        return median_of([r["hwm_kib"] / 1024 for r in results.memory if r["server"] == server])
+
+    table = [
+        load_row(results, "valid pushes, 21 paths (req/s)", "valid", rps, bound=0.6, at_least=True),
+        load_row(
+            results, "p99 latency, valid pushes (ms)", "valid", p99_ms, bound=2.0, at_least=False
+        ),
+        load_row(
+            results,
+            "refused requests, detailed 400 (req/s)",
+            "refused",
+            rps,
+            bound=0.3,
+            at_least=True,
+        ),
+        ratio_row(
+            "cold start to first 200 (ms)", cold("ceiling"), cold("sandbox"), 1.5, at_least=False
+        ),
+        ratio_row(
+            "peak RSS after the memory fill (MiB)",
+            hwm("ceiling"),
+            hwm("sandbox"),
+            2.5,
+            at_least=False,
+        ),
+    ]
+    for key, (label, limit) in FIXTURE_TARGETS.items():
+        value = None if results.fixtures is None else results.fixtures.get(key)
+        passed = None if value is None else value <= limit
+        table.append(Row(label, None, value, f"≤ {limit:g} ms", passed))
+    # Requests per CPU-second of the server: the cost of a request, whatever else ran.
+    table += [
+        load_row(
+            results,
+            "valid pushes per server CPU-second",
+            "valid",
+            per_cpu,
+            bound=None,
+            at_least=True,
+        ),
+        load_row(
+            results, "refused per server CPU-second", "refused", per_cpu, bound=None, at_least=True
+        ),
+    ]
+    return table
+
+
+def print_table(table: Sequence[Row], results: Results) -> None:
+    def cell(value: float | None) -> str:
+        if value is None:
+            return "—"
+        return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+    header = ("metric (median)", "ceiling", "sandbox", "ratio", "each round", "target", "")
+    lines = [
+        (
+            row.label,
+            cell(row.ceiling),
+            cell(row.sandbox),
+            "—" if row.ratio is None else f"{row.ratio:.2f}",
+            " ".join(f"{ratio:.2f}" for ratio in row.rounds),
+            row.target,
+            row.verdict,
+        )
+        for row in table
+    ]
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+    print()
+    for line in [header, *lines]:
+        print(
+            "  ".join(
+                text.ljust(width) if i == 0 else text.rjust(width)
+                for i, (text, width) in enumerate(zip(line, widths, strict=True))
+            ).rstrip()
+        )
+    if results.fixtures is None:
+        print(f"(fixture rows: {FIXTURES_BENCH.relative_to(REPO)} is not there yet)")
+    if results.load:
+        foreign = [r["foreign_cpu"] for r in [*results.load, *results.disturbed]]
+        unclean = sum(not r["clean"] for r in results.load)
+        print(
+            f"other processes used {min(foreign):.2f}-{max(foreign):.2f} cores during the load; "
+            f"{len(results.disturbed)} disturbed runs measured again, {unclean} still disturbed"
+            + (" (left out of the medians; '?': no clean run at all)" if unclean else "")
+        )
+    flawed = [r for r in [*results.load, *results.memory] if r["problems"]]
+    if flawed:
+        print(f"WARNING: {len(flawed)} runs had problems (see PROBLEM lines above)")
+
+
+def write_results(results: Results, table: Sequence[Row], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "meta": results.meta,
+        "load": results.load,
+        "disturbed": results.disturbed,
+        "cold_start": results.cold_start,
+        "memory": results.memory,
+        "fixtures": results.fixtures,
+        "targets": [
+            {
+                "metric": row.label,
+                "ceiling": row.ceiling,
+                "sandbox": row.sandbox,
+                "ratio": row.ratio,
+                "each_round": list(row.rounds),
+                "target": row.target,
+                "verdict": row.verdict,
+            }
+            for row in table
+        ],
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- the command ------------------------------------------------------------------------------
+
+SCENARIOS = ("load", "cold", "memory", "fixtures")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run.py",
+        description=(
+            "Benchmark oneall-sandbox against a bare-aiohttp ceiling with wrk and check the "
+            "targets; see benchmarks/README.md."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved load rounds")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before each")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--server-core", type=int, default=0, help="-1: no pinning")
+    parser.add_argument("--client-core", type=int, default=1, help="-1: no pinning")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help=f"times to measure a load run again when the server had less than {CLEAN_SHARE:g} "
+        "of its core (another process took it)",
+    )
+    parser.add_argument("--cold-runs", type=int, default=10, help="cold starts per server")
+    parser.add_argument(
+        "--memory-requests", type=int, default=200_000, help="requests of the memory fill"
+    )
+    parser.add_argument(
+        "--memory-timeout", type=float, default=300, help="longest the memory fill may take (s)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        help="run only these scenarios (repeatable); none given: all",
+    )
+    parser.add_argument(
+        "--sandbox-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for oneall-sandbox, e.g. --sandbox-arg=--log-level=info",
+    )
+    parser.add_argument("--output", type=Path, help="results file; default results/<time>.json")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument(
+        "--write-requests",
+        type=Path,
+        metavar="FOLDER",
+        help="only write FOLDER/requests.tsv for the wrk scripts, print the Authorization "
+        "value to pass them, and exit (for profiling by hand)",
+    )
+    return parser.parse_args(argv)
+
+
+def tool_version(command: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
+    except OSError:
+        return "?"
+    lines = (done.stdout or done.stderr).splitlines()
+    return lines[0].strip() if lines else "?"
+
+
+def git_commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except OSError:
+        return "?"
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    )
+    return done.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    if options.write_requests is not None:
+        options.write_requests.mkdir(parents=True, exist_ok=True)
+        print(write_requests_file(workload(), options.write_requests))
+        print(authorization())
+        return 0
+    if shutil.which("wrk") is None:
+        print(WRK_INSTALL, file=sys.stderr)
+        return 2
+    cores = os.cpu_count() or 1
+    server_core: int | None = options.server_core if options.server_core >= 0 else None
+    client_core: int | None = options.client_core if options.client_core >= 0 else None
+    if (server_core is not None or client_core is not None) and shutil.which("taskset") is None:
+        print("taskset not found (Debian: apt-get install util-linux): running unpinned")
+        server_core = client_core = None
+    if cores < 2 and (server_core is not None or client_core is not None):
+        print(f"only {cores} core: running unpinned, server and wrk share it")
+        server_core = client_core = None
+    config = Config(
+        rounds=options.rounds,
+        duration=options.duration,
+        warmup=options.warmup,
+        wrk=WrkOptions(options.threads, options.connections, client_core),
+        server_core=server_core,
+        cold_runs=options.cold_runs,
+        memory_requests=options.memory_requests,
+        memory_timeout=options.memory_timeout,
+        scenarios=frozenset(options.only or SCENARIOS),
+        sandbox_args=tuple(options.sandbox_arg),
+        retries=max(0, options.retries),
+    )
+    kinds = (
+        ServerKind("ceiling", ceiling_command()),
+        ServerKind("sandbox", sandbox_command(config.sandbox_args)),
+    )
+    import aiohttp
+
+    load_average = os.getloadavg()
+    results = Results(
+        meta={
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "commit": git_commit(),
+            "python": platform.python_version(),
+            "aiohttp": aiohttp.__version__,
+            "wrk": tool_version(["wrk", "--version"]),
+            "platform": platform.platform(),
+            "cores": cores,
+            "load_average_at_start": load_average,
+            "commands": {kind.name: list(kind.command) for kind in kinds},
+            "config": {
+                "rounds": config.rounds,
+                "duration_s": config.duration,
+                "warmup_s": config.warmup,
+                "connections": config.wrk.connections,
+                "wrk_threads": config.wrk.threads,
+                "server_core": server_core,
+                "client_core": client_core,
+                "retries": config.retries,
+                "clean_share": CLEAN_SHARE,
+                "cold_runs": config.cold_runs,
+                "memory_requests": config.memory_requests,
+                "scenarios": sorted(config.scenarios),
+            },
+        }
+    )
+    if load_average[0] > 0.5:
+        print(
+            f"note: the machine is busy before the start (load average {load_average[0]:.2f}); "
+            "figures will be noisier"
+        )
+    auth = authorization()
+    pushes = workload()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    output = options.output or RESULTS / f"{stamp}.json"
+    with tempfile.TemporaryDirectory(prefix="oneall-bench-") as scratch:
+        folder = Path(scratch)
+        requests_file = write_requests_file(pushes, folder)
+        if "load" in config.scenarios:
+            print(
+                f"load: {config.rounds} rounds, {config.duration:g} s per run after "
+                f"{config.warmup:g} s warm-up, {config.wrk.connections} connections, "
+                f"{len(pushes)} resources",
+                flush=True,
+            )
+            load_rounds(
+                config,
+                kinds=kinds,
+                pushes=pushes,
+                requests_file=requests_file,
+                auth=auth,
+                logs=folder,
+                results=results,
+            )
+        if "cold" in config.scenarios and config.cold_runs > 0:
+            print(f"cold start: {config.cold_runs} runs each", flush=True)
+            cold_starts(config, kinds=kinds, pushes=pushes, auth=auth, logs=folder, results=results)
+        if "memory" in config.scenarios and config.memory_requests > 0:
+            print(f"memory: {config.memory_requests} requests each, fresh processes", flush=True)
+            memory_fill(
+                config,
+                kinds=kinds,
+                requests_file=requests_file,
+                auth=auth,
+                logs=folder,
+                results=results,
+            )
+    if "fixtures" in config.scenarios:
+        results.fixtures = fixture_costs(config.rounds)
+    table = rows(results)
+    print_table(table, results)
+    write_results(results, table, output)
+    print(f"raw figures: {output}")
+    failed = any(row.passed is False for row in table)
+    return 1 if options.check and failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
