@@ -34,6 +34,8 @@ examples:
   oneall-sandbox --faults fixtures/faults/flaky.toml --seed 1
                                          arm a fault scenario: the same calls fail each run
   oneall-sandbox --list                  print the resource table
+  oneall-sandbox --openapi > openapi.json
+                                         the OpenAPI document (also GET /__sandbox/openapi.json)
 
 control plane (JSON, under /__sandbox/): GET health; GET, POST identities; GET, POST, DELETE
 faults and DELETE faults/{id}; GET, DELETE journal; GET objects; POST seed; POST reset.
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_options(parser)
     parser.add_argument("--list", action="store_true", help="print the resource table and exit")
+    parser.add_argument(
+        "--openapi", action="store_true", help="print the OpenAPI 3.1 document and exit"
+    )
     parser.add_argument("--version", action="version", version=f"oneall-sandbox {__version__}")
     return parser
 
@@ -82,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(namespace, os.environ)
     except SettingsError as error:
         parser.exit(2, f"oneall-sandbox: error: {error}\n")
+    if namespace.openapi:
+        from sandbox.openapi import document_json
+
+        sys.stdout.write(document_json(settings))
+        return 0
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(message)s",

@@ -4,6 +4,7 @@ video jobs, seed and reset. Its own calls are not journaled."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from sandbox.errors import BadRequest, NotFound
 from sandbox.faults import FaultSpecError
 from sandbox.jobs import JOB_STATES
 from sandbox.jsontext import unpaired_surrogate
+from sandbox.openapi import serve_document
 from sandbox.state import SANDBOX
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -91,21 +93,22 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def remove_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not request.app[SANDBOX].faults.remove(int(raw)):
+    if not re.fullmatch(r"[0-9]+", raw) or not request.app[SANDBOX].faults.remove(int(raw)):
         raise NotFound(f"No fault rule with id {raw}: GET /__sandbox/faults lists the rules")
     return json_response({"removed": 1})
 
 
 def _int_query(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
+    """A whole-number filter, given once or not at all: a filter that is empty, repeated or
+    not a number is refused rather than silently ignored."""
+    values = request.query.getall(name, [])
+    if not values:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(
-            f"The query parameter {name} must be a whole number, got {raw!r}"
-        ) from None
+    if len(values) > 1:
+        raise BadRequest(f"The query parameter {name} must be given once, got {len(values)}")
+    if not re.fullmatch(r"-?[0-9]+", values[0]):
+        raise BadRequest(f"The query parameter {name} must be a whole number, got {values[0]!r}")
+    return int(values[0])
 
 
 async def read_journal(request: web.Request) -> web.Response:
@@ -146,10 +149,13 @@ async def set_seed(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     """Every video job, its state and its callback deliveries; ``?state=processing``."""
-    wanted = request.query.get("state") or None
-    if wanted is not None and wanted not in JOB_STATES:
+    given = request.query.getall("state", [])
+    wanted = given[0] if given else None
+    if len(given) > 1 or (wanted is not None and wanted not in JOB_STATES):
+        shown = wanted if len(given) == 1 else given
         raise BadRequest(
-            f"The query parameter state must be one of {', '.join(JOB_STATES)}, got {wanted!r}"
+            f"The query parameter state must be given once, as one of {', '.join(JOB_STATES)}, "
+            f"got {shown!r}"
         )
     jobs = request.app[SANDBOX].jobs.all()
     return json_response({"jobs": [job.to_json() for job in jobs if wanted in (None, job.state)]})
@@ -194,6 +200,7 @@ def add_admin_routes(app: web.Application) -> None:
         web.post("jobs/{id}/finish", finish_jobs),
         web.post("seed", set_seed),
         web.post("reset", reset),
+        web.get("openapi.json", serve_document),
     ]
     for route in routes:
         if route.method == "GET":

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from sandbox.identities import Identity
@@ -67,6 +68,12 @@ def slug(text: str, separator: str = "-") -> str:
     """ASCII lowercase words joined by ``separator``, as Pinterest board URLs and handles use."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return _SLUG_JUNK.sub(separator, ascii_text.lower()).strip(separator)
+
+
+def segment(text: object) -> str:
+    """One URL path segment: ids and handles come from requests and registrations, so a
+    location stays a URL (no spaces, no extra slashes) whatever they hold."""
+    return quote(str(text), safe="")
 
 
 def _snowflake(ms: int, worker: int, sequence: int) -> str:
@@ -292,7 +299,7 @@ def _facebook_owner(push: Push) -> str:
 def _facebook_add_post(data: dict[str, Any], owner: str, ids: IdSource) -> dict[str, Any]:
     number = ids.digits(FACEBOOK_ID_DIGITS)
     data["post_id"] = f"{owner}_{number}"
-    data["post_location"] = f"{_FACEBOOK}{owner}/posts/{number}"
+    data["post_location"] = f"{_FACEBOOK}{segment(owner)}/posts/{number}"
     return data
 
 
@@ -322,7 +329,7 @@ def facebook_video(push: Push) -> dict[str, Any]:
         "provider": "facebook",
         "object": "video",
         "video_id": video_id,
-        "video_location": f"{_FACEBOOK}{owner}/videos/{video_id}/",
+        "video_location": f"{_FACEBOOK}{segment(owner)}/videos/{video_id}/",
     }
     if push.node.get("create_post", True):
         _facebook_add_post(data, owner, push.ids)
@@ -347,7 +354,7 @@ def linkedin_post(push: Push) -> dict[str, Any]:
 
 def _pinterest_user(identity: Identity) -> str:
     user = identity.user
-    return str(user.get("screen_name") or user["id"])
+    return segment(user.get("screen_name") or user["id"])
 
 
 def pinterest_pin(push: Push) -> dict[str, Any]:
@@ -385,7 +392,8 @@ MEDIA_EXPIRES_AFTER_SECS = 86400
 def twitter_post(push: Push) -> dict[str, Any]:
     post_id = push.ids.snowflake()
     # Twitter's own link for a tweet whose author's handle is not known: /i/web/status/<id>.
-    screen_name = push.identity.user.get("screen_name") or "i/web"
+    screen_name = push.identity.user.get("screen_name")
+    screen_name = segment(screen_name) if screen_name else "i/web"
     return {
         "provider": "twitter",
         "object": "post",

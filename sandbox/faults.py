@@ -227,7 +227,7 @@ def _with_preset(spec: object, where: str) -> dict[str, Any]:
     rule: dict[str, Any] = {}
     preset = given.get("preset")
     if preset is not None:
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             raise FaultSpecError(
                 f"{where}preset: unknown preset {preset!r}; presets: {', '.join(PRESETS)}"
             )

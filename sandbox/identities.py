@@ -215,23 +215,31 @@ def identity_from(
     if not isinstance(consent, bool):
         raise ValueError(f"{where}/consent: must be true or false, got {consent!r}")
     user = data.get("user", {})
-    # An empty user is made up on registration; one without an id would fail every push.
-    if not isinstance(user, dict) or (user and not isinstance(user.get("id"), str | int)):
-        raise ValueError(f"{where}/user: must be an object with id, name, screen_name")
+    if not isinstance(user, dict) or not _is_account(user, ("name", "screen_name")):
+        raise ValueError(
+            f"{where}/user: must be an object with an id (a non-empty string or an integer) "
+            "and, as strings, name and screen_name; or empty, to have one made up"
+        )
     targets: dict[str, list[dict[str, Any]]] = {}
     for kind in TARGET_KINDS:
         items = data.get(kind, [])
         if not isinstance(items, list):
             raise ValueError(f"{where}/{kind}: must be a list of objects with id and name")
         for index, item in enumerate(items):
-            if not isinstance(item, dict) or not isinstance(item.get("id"), (str, int)):
-                raise ValueError(f"{where}/{kind}/{index}: must be an object with an id")
+            if not isinstance(item, dict) or not _is_id(item.get("id")):
+                raise ValueError(
+                    f"{where}/{kind}/{index}: must be an object with an id "
+                    "(a non-empty string or an integer)"
+                )
         targets[kind] = [dict(item, id=str(item["id"])) for item in items]
     channel = data.get("channel")
     if channel is not None and (
-        not isinstance(channel, dict) or not isinstance(channel.get("id"), str | int)
+        not isinstance(channel, dict) or not _is_account(channel, ("title",))
     ):
-        raise ValueError(f"{where}/channel: must be an object with id and title")
+        raise ValueError(
+            f"{where}/channel: must be an object with an id (a non-empty string or an "
+            "integer) and a title (a string)"
+        )
     return Identity(
         token=token,
         provider=provider,
@@ -245,6 +253,23 @@ def identity_from(
         companies=targets["companies"],
         boards=targets["boards"],
         playlists=targets["playlists"],
+    )
+
+
+def _is_id(value: object) -> bool:
+    """A page, user ... id as sent: a non-empty string or an integer (not a boolean)."""
+    return (isinstance(value, str) and value != "") or (
+        isinstance(value, int) and not isinstance(value, bool)
+    )
+
+
+def _is_account(data: Mapping[str, Any], texts: tuple[str, ...]) -> bool:
+    """A user or channel: empty (one is made up), or an id and string ``texts`` when given;
+    its id and handle end up in result ids and locations."""
+    if not data:
+        return True
+    return _is_id(data.get("id")) and all(
+        isinstance(data[key], str) for key in texts if key in data
     )
 
 

@@ -31,7 +31,10 @@ FIRST_RETRY_DELAY_S = 0.5
 def callback_refusal(url: str, allowed: Iterable[str]) -> str | None:
     """Why a callback URL may not be called (None when it may): loopback, or a host the user
     allowed explicitly. Hosts are compared as written; nothing is resolved."""
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a stray [ or ] in the host part: urlsplit will not read it
+        host = ""
     if host == "localhost" or host.endswith(".localhost"):
         return None
     with contextlib.suppress(ValueError):

@@ -274,8 +274,22 @@ async def test_registered_identity_works_in_strict_mode(aiohttp_client: ClientFa
     ("body", "words"),
     [
         ({"provider": "myspace"}, "/provider: must be one of"),
+        ({"provider": {}}, "/provider: must be one of"),
         ({"provider": "twitter", "token": "abc"}, "/token: must be a lowercase UUID"),
         ({"provider": "twitter", "pagez": []}, "unknown key pagez"),
+        (
+            {"provider": "facebook", "user": {"name": "No Id"}},
+            "/user: must be an object with an id",
+        ),
+        ({"provider": "twitter", "user": {"id": 1, "screen_name": 2}}, "/user: must be an object"),
+        (
+            {"provider": "facebook", "pages": [{"id": True}]},
+            "/pages/0: must be an object with an id",
+        ),
+        (
+            {"provider": "youtube", "channel": {"title": "T"}},
+            "/channel: must be an object with an id",
+        ),
     ],
 )
 async def test_bad_identity_registration_names_the_key(
@@ -447,3 +461,63 @@ async def test_every_answer_has_content_length(client: Client) -> None:
         response = await client.request(method, path, json=example(endpoint))
         assert "Content-Length" in response.headers
         assert response.headers.get("Transfer-Encoding") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/__sandbox/health", "GET, HEAD"), ("/__sandbox/faults", "DELETE, GET, HEAD, POST")],
+)
+async def test_control_plane_405_lists_the_methods_the_path_takes(
+    client: Client, path: str, allow: str
+) -> None:
+    response = await client.request("PUT", path)
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    assert status_of(await response.json())["info"].endswith(f"it accepts {allow} only")
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("status=teapot", "must be a whole number, got 'teapot'"),
+        ("status=", "must be a whole number, got ''"),
+        ("since=%D9%A3", "must be a whole number"),  # an Arabic-Indic digit: int() takes it
+        ("status=200&status=404", "must be given once, got 2"),
+    ],
+)
+async def test_journal_filters_that_are_not_one_whole_number_are_refused(
+    client: Client, query: str, words: str
+) -> None:
+    response = await client.get(f"/__sandbox/journal?{query}")
+    assert response.status == 400
+    assert words in status_of(await response.json())["info"]
+
+
+async def test_a_fault_rule_whose_preset_is_not_a_string_is_a_400(client: Client) -> None:
+    response = await client.post("/__sandbox/faults", json={"preset": {}})
+    assert response.status == 400
+    assert "preset: unknown preset {}" in status_of(await response.json())["info"]
+
+
+@pytest.mark.parametrize("query", ["state=", "state=queued&state=failed", "state=done"])
+async def test_a_jobs_filter_that_is_not_one_state_is_refused(client: Client, query: str) -> None:
+    response = await client.get(f"/__sandbox/jobs?{query}")
+    assert response.status == 400
+    assert "state must be given once, as one of queued" in status_of(await response.json())["info"]
+
+
+@pytest.mark.parametrize("rule_id", ["%C2%B2", "1x", "-1", "99"])  # "²" is a digit to isdigit()
+async def test_removing_a_fault_rule_that_is_not_there_is_a_404(
+    client: Client, rule_id: str
+) -> None:
+    response = await client.delete(f"/__sandbox/faults/{rule_id}")
+    assert response.status == 404
+    assert "No fault rule with id" in status_of(await response.json())["info"]
+
+
+async def test_a_callback_url_whose_host_python_cannot_read_is_a_400(client: Client) -> None:
+    body = example(BY_NAME["youtube.video"])
+    body["request"]["push"]["video"]["callback_url"] = "https://a[@127.0.0.1/done"
+    status, _, answer = await push(client, BY_NAME["youtube.video"], body)
+    assert status == 400
+    assert "callback_url] must point to a loopback address" in status_of(answer)["info"]

@@ -321,6 +321,20 @@ def test_twitter_post_without_screen_name_uses_the_anonymous_link() -> None:
     assert data["post_location"] == f"https://twitter.com/i/web/status/{data['post_id']}"
 
 
+def test_locations_stay_urls_whatever_the_ids_and_handles_hold() -> None:
+    fab = Fabricator(1)
+    page = fabricate.facebook_video(push(fab, FACEBOOK, {"id": "my page/../x", "url": "u"}))
+    assert page["post_id"].startswith("my page/../x_")
+    assert page["video_location"].startswith("https://www.facebook.com/my%20page%2F..%2Fx/videos/")
+    assert page["post_location"].startswith("https://www.facebook.com/my%20page%2F..%2Fx/posts/")
+    handle = Identity(TWITTER.token, "twitter", {"id": "1", "screen_name": "a b"})
+    tweet = fabricate.twitter_post(push(fab, handle, {"message": "m"}))
+    assert tweet["post_location"].startswith("https://twitter.com/a%20b/status/")
+    pinner = Identity(PINTEREST.token, "pinterest", {"id": "1", "screen_name": "é/è"})
+    board = fabricate.pinterest_board(push(fab, pinner, {"name": "Board"}))
+    assert board["board_location"] == "https://www.pinterest.com/%C3%A9%2F%C3%A8/board/"
+
+
 def test_board_with_an_unsluggable_name() -> None:
     data = fabricate.pinterest_board(push(Fabricator(1), PINTEREST, {"name": "日本"}))
     assert data["board_location"] == "https://www.pinterest.com/hedylamarr/board/"

@@ -1,0 +1,956 @@
+"""The OpenAPI 3.1 document of the sandbox, generated, never written by hand.
+
+Push operations come from the resource table (``catalog.ENDPOINTS``) and the request schemas
+(``schemas/``); their result data from ``RESULTS`` below, one row per result factory; the
+control plane from ``CONTROL_PLANE``, one row per route. Served at
+``GET /__sandbox/openapi.json`` and printed by ``oneall-sandbox --openapi``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from sandbox import __version__, envelope, fabricate, faults
+from sandbox.catalog import ENDPOINTS, PROVIDERS, Endpoint
+from sandbox.config import UUID_PATTERN, Settings
+from sandbox.datafiles import data_path
+from sandbox.errors import SettingsError
+from sandbox.identities import TARGET_KINDS, read_identities_file
+from sandbox.jobs import JOB_HEADER, JOB_STATES
+from sandbox.schemas import DEFS_FILE
+from sandbox.state import SANDBOX
+
+OPENAPI_VERSION = "3.1.0"
+CONTROL_PREFIX = "/__sandbox/"
+ARMING_TAG = "arming"  # calls that change how later requests are answered: not for fuzzing
+PUSH_ERRORS = (400, 401, 403, 404, 405, 413, 429, 500, 502, 503)
+SCHEMAS = "#/components/schemas/"
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": SCHEMAS + name}
+
+
+def pattern(regex: str) -> Schema:
+    return {"type": "string", "pattern": f"^{regex}$"}
+
+
+def obj(required: list[str], **properties: Schema) -> Schema:
+    """An object schema with these keys, others allowed."""
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def closed(required: list[str], **properties: Schema) -> Schema:
+    """An object schema with these keys and no other."""
+    return {**obj(required, **properties), "additionalProperties": False}
+
+
+# --- result data (spec §4 and §5) -----------------------------------------------------------
+
+UUID = UUID_PATTERN.pattern
+ANY_ID = {"type": "string", "minLength": 1}  # echoes an id the request gave
+NO_SPACE = r"[^\s]+"
+FACEBOOK_NUMBER = r"[0-9]{15,17}"
+FACEBOOK_POST = {
+    "post_id": {
+        **pattern(r"[\s\S]+_" + FACEBOOK_NUMBER),
+        "description": "<owner>_<number>: the page or group published to, else the user",
+    },
+    "post_location": pattern(rf"https://www\.facebook\.com/{NO_SPACE}/posts/{FACEBOOK_NUMBER}"),
+}
+TWEET_ID = pattern("[0-9]{19}")
+YOUTUBE_VIDEO_ID = pattern("[A-Za-z0-9_-]{11}")
+PROCESSING_STATUS = {
+    "type": "string",
+    "minLength": 1,
+    "description": "queued when the video is accepted: it is processed asynchronously",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The ``result.data`` of a result factory: ``object`` and its keys, those that are always
+    there and those that depend on the request (``create_post``)."""
+
+    object: str
+    keys: Mapping[str, Schema]
+    optional: Mapping[str, Schema] = field(default_factory=dict)
+
+
+RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
+    fabricate.facebook_post: Result("post", FACEBOOK_POST),
+    fabricate.facebook_picture: Result(
+        "picture",
+        {
+            "picture_id": pattern(FACEBOOK_NUMBER),
+            "picture_location": pattern(
+                rf"https://www\.facebook\.com/photo\.php\?fbid={FACEBOOK_NUMBER}"
+            ),
+        },
+        FACEBOOK_POST,
+    ),
+    fabricate.facebook_video: Result(
+        "video",
+        {
+            "video_id": pattern(FACEBOOK_NUMBER),
+            "video_location": pattern(
+                rf"https://www\.facebook\.com/{NO_SPACE}/videos/{FACEBOOK_NUMBER}/"
+            ),
+        },
+        FACEBOOK_POST,
+    ),
+    fabricate.linkedin_post: Result(
+        "post",
+        {
+            "post_id": pattern("urn:li:share:[0-9]{19}"),
+            "post_location": pattern(
+                r"https://www\.linkedin\.com/feed/update/urn:li:share:[0-9]{19}/"
+            ),
+        },
+    ),
+    fabricate.pinterest_pin: Result(
+        "pin",
+        {
+            "pin_id": pattern("[0-9]{18}"),
+            "pin_location": pattern(r"https://www\.pinterest\.com/pin/[0-9]{18}/"),
+        },
+    ),
+    fabricate.pinterest_board: Result(
+        "board",
+        {
+            "board_id": pattern("[0-9]{18}"),
+            "board_location": pattern(rf"https://www\.pinterest\.com/{NO_SPACE}/{NO_SPACE}/"),
+            "board_name": {"type": "string", "minLength": 1},
+        },
+    ),
+    fabricate.twitter_post: Result(
+        "post",
+        {
+            "post_id": TWEET_ID,
+            "post_location": pattern(rf"https://twitter\.com/{NO_SPACE}/status/[0-9]{{19}}"),
+        },
+    ),
+    fabricate.twitter_picture: Result(
+        "picture",
+        {
+            "picture_id": TWEET_ID,
+            "expires_after_secs": {"type": "integer", "minimum": 1},
+        },
+    ),
+    fabricate.twitter_video: Result(
+        "video", {"video_id": TWEET_ID, "processing_status": PROCESSING_STATUS}
+    ),
+    fabricate.youtube_video: Result(
+        "video",
+        {
+            "video_id": YOUTUBE_VIDEO_ID,
+            "video_location": pattern(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}"),
+            "processing_status": PROCESSING_STATUS,
+        },
+    ),
+    fabricate.youtube_playlist_item: Result(
+        "playlist_item",
+        {
+            "playlist_item_id": pattern("[A-Za-z0-9_-]+"),
+            "playlist_id": {**ANY_ID, "description": "the playlist of the path"},
+            "video_id": {**ANY_ID, "description": "the video_id of the request"},
+        },
+    ),
+    fabricate.youtube_playlist: Result(
+        "playlist",
+        {
+            "playlist_id": pattern("PL[A-Za-z0-9_-]{32}"),
+            "playlist_location": pattern(
+                r"https://www\.youtube\.com/playlist\?list=PL[A-Za-z0-9_-]{32}"
+            ),
+        },
+    ),
+    fabricate.youtube_channel_section: Result(
+        "section",
+        {
+            "section_id": {
+                **pattern(r"[\s\S]+\.[A-Za-z0-9_-]{11}"),
+                "description": "<channel id>.<11 characters>",
+            }
+        },
+    ),
+}
+
+
+def result_schema(endpoint: Endpoint) -> Schema:
+    """The ``result.data`` schema of one resource, from its factory's row of ``RESULTS``."""
+    row = RESULTS[endpoint.result]
+    schema = closed(
+        ["provider", "object", *row.keys],
+        provider={"const": endpoint.provider},
+        object={"const": row.object},
+        **row.keys,
+        **row.optional,
+    )
+    schema["title"] = f"{endpoint.name} result data"
+    return schema
+
+
+# --- the envelope (spec §2) -----------------------------------------------------------------
+
+ENVELOPE_SCHEMAS: dict[str, Schema] = {
+    "RequestNode": {
+        **closed(
+            ["date", "resource", "status"],
+            date=pattern(r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [+-][0-9]{4}"),
+            resource={"type": "string", "description": "the requested path"},
+            status=closed(
+                ["flag", "code", "info"],
+                flag={"enum": ["success", "error"]},
+                code={"type": "integer", "description": "always the HTTP status"},
+                info={"type": "string", "minLength": 1},
+            ),
+        ),
+        "description": "What was asked and how it went; in every answer, success or error.",
+    },
+    "Error": {
+        **closed(
+            ["response"],
+            response=closed(
+                ["request"],
+                request={
+                    "$ref": SCHEMAS + "RequestNode",
+                    "properties": {"status": {"properties": {"flag": {"const": "error"}}}},
+                },
+            ),
+        ),
+        "description": "The OneAll error envelope: status.code is the HTTP status, status.info "
+        "a sentence saying what is wrong, and there is no result node.",
+    },
+}
+
+
+def error_schema(status: int) -> Schema:
+    """The error envelope whose ``status.code`` is ``status``."""
+    code = {"properties": {"status": {"properties": {"code": {"const": status}}}}}
+    return {
+        "allOf": [
+            ref("Error"),
+            {"properties": {"response": {"properties": {"request": code}}}},
+        ]
+    }
+
+
+def success_schema(data: Schema) -> Schema:
+    status = {
+        "properties": {
+            "flag": {"const": "success"},
+            "code": {"const": 200},
+            "info": {"const": envelope.SUCCESS_INFO},
+        }
+    }
+    return closed(
+        ["response"],
+        response=closed(
+            ["request", "result"],
+            request={"$ref": SCHEMAS + "RequestNode", "properties": {"status": status}},
+            result=closed(["data"], data=data),
+        ),
+    )
+
+
+ERROR_MEANINGS = {
+    400: "The body is not JSON, or breaks the resource's schema: info names every bad key "
+    "as [request->push->node->key]",
+    401: "Missing or wrong site keys (HTTP Basic: public key, private key)",
+    403: "An identity of another provider or without publishing consent; a deprecated "
+    "resource with --deprecated refuse; a refusal injected by a fault rule",
+    404: "Unknown path, identity (a token that is not a UUID; any unknown one with "
+    "--strict-identities) or target (strict mode)",
+    405: "Any method but the documented one",
+    413: "A body over --max-body",
+    429: "Rate limited (fault rule): see Retry-After",
+    500: "Internal error (fault rule)",
+    502: "Bad gateway, maintenance (fault rule)",
+    503: "Overloaded (fault rule)",
+}
+ERROR_HEADERS = {
+    405: {"Allow": {"description": "the methods the path takes", "schema": {"type": "string"}}},
+    429: {
+        "Retry-After": {
+            "description": "seconds to wait before retrying",
+            "schema": {"type": "string"},
+        }
+    },
+}
+
+
+def error_response(status: int) -> Schema:
+    answer: Schema = {
+        "description": ERROR_MEANINGS.get(status, "An error"),
+        "content": {"application/json": {"schema": ref(f"Error{status}")}},
+    }
+    if status in ERROR_HEADERS:
+        answer["headers"] = ERROR_HEADERS[status]
+    return answer
+
+
+# --- the control plane ----------------------------------------------------------------------
+
+MILLISECONDS = {"type": "integer", "minimum": 0, "maximum": 3_600_000}
+FAULT_KEY_SCHEMAS: dict[str, Schema] = {
+    "preset": {"enum": list(faults.PRESETS)},
+    "effect": {"enum": list(faults.EFFECTS)},
+    "resource": {"type": "string", "description": "a resource name or glob: twitter.*"},
+    "identity": pattern(UUID),
+    "provider": {"enum": list(PROVIDERS)},
+    "after": {"type": "integer", "minimum": 0, "maximum": 10**9},
+    "times": {"type": "integer", "minimum": 1, "maximum": 10**9},
+    "chunks": {"type": "integer", "minimum": 1, "maximum": 10_000},
+    "probability": {"type": "number", "minimum": 0, "maximum": 1},
+    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+    "info": {"type": "string"},
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+}
+ID: Schema = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
+TARGET = obj(["id"], id=ID, name={})
+
+
+def account(**texts: Schema) -> Schema:
+    """A user or channel to register: empty (one is made up), or an id and its texts."""
+    return {
+        "type": "object",
+        "properties": {"id": ID, **texts},
+        "anyOf": [{"maxProperties": 0}, {"required": ["id"]}],
+    }
+
+
+CONTROL_SCHEMAS: dict[str, Schema] = {
+    "Health": obj(
+        ["status", "version", "resources"],
+        status={"const": "ok"},
+        version={"type": "string"},
+        resources={"type": "integer"},
+    ),
+    "Identity": obj(
+        ["token", "provider", "consent", "user", "origin"],
+        token=pattern(UUID),
+        provider={"enum": list(PROVIDERS)},
+        consent={"type": "boolean"},
+        user={"type": "object"},
+        channel={"type": "object"},
+        origin={"enum": ["fixture", "registered", "auto"]},
+        **{kind: {"type": "array", "items": {"type": "object"}} for kind in TARGET_KINDS},
+    ),
+    "IdentityList": obj(["identities"], identities={"type": "array", "items": ref("Identity")}),
+    "NewIdentity": {
+        **closed(
+            ["provider"],
+            provider={"enum": list(PROVIDERS)},
+            token={
+                **pattern(UUID),
+                "type": ["string", "null"],
+                "description": "made up when null or not given",
+            },
+            consent={"type": "boolean", "default": True},
+            user={
+                **account(name={"type": "string"}, screen_name={"type": "string"}),
+                "description": "made up when empty or not given",
+            },
+            channel={**account(title={"type": "string"}), "type": ["object", "null"]},
+            **{kind: {"type": "array", "items": TARGET} for kind in TARGET_KINDS},
+        ),
+        "example": {"provider": "facebook", "pages": [{"id": "42", "name": "My page"}]},
+    },
+    "FaultRule": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            key: FAULT_KEY_SCHEMAS.get(key, MILLISECONDS) for key in sorted(faults.ALLOWED_KEYS)
+        },
+        "anyOf": [{"required": ["preset"]}, {"required": ["effect"]}],
+        "description": "Which requests fail and how: a preset, or an effect with its keys "
+        "(the sandbox checks more than this schema says: the error effect needs a status...)",
+        "example": {"resource": "twitter.post", "preset": "rate_limited", "times": 1},
+    },
+    "FaultRules": {
+        "anyOf": [
+            ref("FaultRule"),
+            {"type": "array", "items": ref("FaultRule")},
+            obj(["rules"], rules={"type": "array", "items": ref("FaultRule")}),
+        ]
+    },
+    "ArmedRules": obj(
+        ["rules"],
+        rules={
+            "type": "array",
+            "items": obj(
+                ["id", "effect", "matched", "fired"],
+                id={"type": "integer"},
+                effect={"type": "string"},
+                matched={"type": "integer"},
+                fired={"type": "integer"},
+            ),
+        },
+    ),
+    "Removed": obj(["removed"], removed={"type": "integer", "minimum": 0}),
+    "Journal": obj(
+        ["entries", "dropped"],
+        dropped={"type": "integer", "minimum": 0},
+        entries={
+            "type": "array",
+            "items": obj(
+                ["id", "time", "method", "path", "request", "response"],
+                id={"type": "integer"},
+                time={"type": "string"},
+                method={"type": "string"},
+                path={"type": "string"},
+                request={"type": "object"},
+                response={"type": "object"},
+            ),
+        },
+    ),
+    "Objects": obj(
+        ["objects", "dropped"],
+        dropped={"type": "integer", "minimum": 0},
+        objects={
+            "type": "array",
+            "items": obj(
+                ["resource", "identity", "time", "provider", "object"],
+                resource={"type": "string"},
+                identity={"type": "string"},
+            ),
+        },
+    ),
+    "Jobs": obj(
+        ["jobs"],
+        jobs={
+            "type": "array",
+            "items": obj(
+                ["id", "resource", "identity", "provider", "video_id", "state", "deliveries"],
+                id={"type": "string"},
+                resource={"type": "string"},
+                identity={"type": "string"},
+                provider={"enum": list(PROVIDERS)},
+                video_id={"type": "string"},
+                state={"enum": list(JOB_STATES)},
+                callback_url={"type": ["string", "null"]},
+                deliveries={"type": "array", "items": {"type": "object"}},
+            ),
+        },
+    ),
+    "Seed": obj(["seed"], seed={"type": ["integer", "null"]}),
+    "NewSeed": obj([], seed={"type": ["integer", "null"], "description": "null: unseeded"}),
+    "Reset": obj(["status", "seed"], status={"const": "reset"}, seed={"type": ["integer", "null"]}),
+    "OpenAPI": obj(["openapi", "info", "paths"], openapi={"type": "string"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One control-plane route: ``path`` under /__sandbox/, the schema names of its body and
+    its answer, and what else the document should say about it."""
+
+    method: str
+    path: str
+    summary: str
+    answer: str
+    status: int = 200
+    body: str | None = None
+    body_required: bool = True
+    query: Mapping[str, Schema] = field(default_factory=dict)
+    params: Mapping[str, Schema] = field(default_factory=dict)  # of the path
+    errors: tuple[int, ...] = ()
+    arming: bool = False
+
+
+CONTROL_PLANE: tuple[Control, ...] = (
+    Control("get", "health", "Ready, version and number of resources", "Health"),
+    Control("get", "identities", "Every identity, with its targets and origin", "IdentityList"),
+    Control(
+        "post",
+        "identities",
+        "Register an identity",
+        "Identity",
+        status=201,
+        body="NewIdentity",
+        errors=(400, 413),
+    ),
+    Control("get", "faults", "The armed fault rules and their counters", "ArmedRules"),
+    Control(
+        "post",
+        "faults",
+        "Arm fault rules: one, a list, or {rules: [...]}; a bad rule arms none",
+        "ArmedRules",
+        status=201,
+        body="FaultRules",
+        errors=(400, 413),
+        arming=True,
+    ),
+    Control("delete", "faults", "Remove every fault rule", "Removed"),
+    Control(
+        "delete",
+        "faults/{id}",
+        "Remove one fault rule",
+        "Removed",
+        params={"id": {"type": "integer"}},
+        errors=(404,),
+    ),
+    Control(
+        "get",
+        "journal",
+        "The push exchanges, oldest first, filtered",
+        "Journal",
+        query={
+            "resource": {"type": "string"},
+            "identity": {"type": "string"},
+            "status": {"type": "integer"},
+            "since": {"type": "integer", "description": "only entries with a greater id"},
+            "direction": {"type": "string", "description": "inbound or outbound"},
+        },
+        errors=(400,),
+    ),
+    Control("delete", "journal", "Forget every journal entry", "Journal"),
+    Control(
+        "get",
+        "objects",
+        "What was published",
+        "Objects",
+        query={"identity": {"type": "string"}},
+    ),
+    Control(
+        "post",
+        "seed",
+        "Restart every random source from a seed (null: unseeded)",
+        "Seed",
+        body="NewSeed",
+        body_required=False,
+        errors=(400, 413),
+        arming=True,
+    ),
+    Control(
+        "post",
+        "reset",
+        "Back to the start-up state: identities, journal, faults, objects, seed",
+        "Reset",
+        errors=(413,),
+        arming=True,
+    ),
+    Control(
+        "get",
+        "jobs",
+        "Every asynchronous video job, its state and its callback deliveries",
+        "Jobs",
+        query={"state": {"enum": list(JOB_STATES)}},
+        errors=(400,),
+    ),
+    Control("post", "jobs/finish", "End the processing of every unfinished job now", "Jobs"),
+    Control(
+        "post",
+        "jobs/{id}/finish",
+        "End the processing of one job now",
+        "Jobs",
+        params={"id": {"type": "string", "description": "the X-Sandbox-Job header's value"}},
+        errors=(404,),
+    ),
+    Control("get", "openapi.json", "This document", "OpenAPI"),
+)
+
+
+def control_operation(row: Control) -> Schema:
+    name = re.sub(r"[^A-Za-z0-9]+", "_", row.path).strip("_")
+    operation: Schema = {
+        "operationId": f"sandbox.{row.method}_{name}",
+        "summary": row.summary,
+        "tags": ["control-plane", *([ARMING_TAG] if row.arming else [])],
+        "security": [],
+        "parameters": [
+            {"name": key, "in": "query", "required": False, "schema": schema}
+            for key, schema in row.query.items()
+        ],
+        "responses": {
+            str(row.status): {
+                "description": row.summary,
+                "content": {"application/json": {"schema": ref(row.answer)}},
+            },
+            **{
+                str(status): {"$ref": f"#/components/responses/Error{status}"}
+                for status in row.errors
+            },
+        },
+    }
+    operation["parameters"] += [
+        {"name": key, "in": "path", "required": True, "schema": schema}
+        for key, schema in row.params.items()
+    ]
+    if row.body is not None:
+        operation["requestBody"] = {
+            "required": row.body_required,
+            "content": {"application/json": {"schema": ref(row.body)}},
+        }
+    if not operation["parameters"]:
+        del operation["parameters"]
+    return operation
+
+
+# --- push operations ------------------------------------------------------------------------
+
+PATH_PARAMETERS: dict[str, Schema] = {
+    "token": {
+        "description": "The identity token: a lowercase UUID. An unknown one is registered on "
+        "first use and bound to the provider of that resource (unless --strict-identities).",
+        "schema": pattern(UUID),
+    },
+    "board_id": {
+        "description": "A board of the identity (18 digits, or one made by "
+        "pinterest/board.json); checked with --strict-identities only.",
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "playlist_id": {
+        "description": "A playlist of the identity (PL + 32 characters, or one made by "
+        "youtube/playlist.json); checked with --strict-identities only.",
+        "schema": {"type": "string", "minLength": 1},
+    },
+}
+
+# After a resource creates a target, the target's resource can use it (spec §4, #13, #19).
+TARGET_LINKS = {"pinterest.board": "board_id", "youtube.playlist": "playlist_id"}
+
+
+def path_parameters(endpoint: Endpoint, examples: Mapping[str, str]) -> list[Schema]:
+    names = re.findall(r"\{(\w+)\}", endpoint.route)
+    parameters = []
+    for name in names:
+        parameter = {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]}
+        example = examples.get(name if name != "token" else endpoint.provider)
+        if example is not None:
+            parameter["example"] = example
+        parameters.append(parameter)
+    return parameters
+
+
+def links(endpoint: Endpoint) -> Schema:
+    key = TARGET_LINKS.get(endpoint.name)
+    if key is None:
+        return {}
+    return {
+        f"{target.name} on the new target": {
+            "operationId": target.name,
+            "parameters": {
+                "token": "$request.path.token",
+                key: f"$response.body#/response/result/data/{key}",
+            },
+        }
+        for target in ENDPOINTS
+        if target.target is not None and target.target.param == key
+    }
+
+
+def push_operation(endpoint: Endpoint, request: Schema, examples: Mapping[str, str]) -> Schema:
+    node = request["properties"]["request"]["properties"]["push"]["properties"][endpoint.node]
+    success: Schema = {
+        "description": "Published: the success envelope with the new object's ids",
+        "content": {"application/json": {"schema": ref(f"{endpoint.name}.success")}},
+    }
+    if endpoint.deprecated:
+        success["headers"] = {
+            "Deprecation": {
+                "description": "Facebook ended publishing to user profiles on 2018-08-01",
+                "schema": {"type": "string"},
+            }
+        }
+    if endpoint.asynchronous:
+        success["headers"] = {
+            JOB_HEADER: {
+                "description": "the video's job: GET /__sandbox/jobs, "
+                "POST /__sandbox/jobs/{id}/finish",
+                "schema": {"type": "string"},
+            }
+        }
+    response_links = links(endpoint)
+    if response_links:
+        success["links"] = response_links
+    notes = [
+        "deprecated" if endpoint.deprecated else "",
+        "asynchronous" if endpoint.asynchronous else "",
+    ]
+    operation: Schema = {
+        "operationId": endpoint.name,
+        "summary": f"{endpoint.name}" + "".join(f" ({note})" for note in notes if note),
+        "description": node.get("description", ""),
+        "tags": ["push", endpoint.provider],
+        "security": [{"basic": []}],
+        "parameters": path_parameters(endpoint, examples),
+        "requestBody": {
+            "required": True,
+            "description": "Read as JSON whatever the Content-Type says.",
+            "content": {
+                "application/json": {
+                    "schema": ref(f"{endpoint.name}.request"),
+                    "example": read_json(
+                        data_path("fixtures") / "requests" / f"{endpoint.name}.json"
+                    ),
+                }
+            },
+        },
+        "responses": {
+            "200": success,
+            **{
+                str(status): {"$ref": f"#/components/responses/Error{status}"}
+                for status in PUSH_ERRORS
+            },
+        },
+    }
+    if endpoint.deprecated:
+        operation["deprecated"] = True
+    return operation
+
+
+# --- request schemas ------------------------------------------------------------------------
+
+# How the shared URL pattern ends: path, query and fragment, anything but spaces.
+URL_TAIL = r"(?:[/?#][\s\S]*)?$"
+
+
+def image_url_pattern(url_pattern: str, extensions: list[str]) -> str:
+    """The URL pattern narrowed to paths whose last segment has no extension or an image one
+    (case ignored): what the sandbox checks beyond the schema (spec §6), as one regex."""
+    if not url_pattern.endswith(URL_TAIL):
+        raise SettingsError(
+            f"the url pattern of {DEFS_FILE} no longer ends in {URL_TAIL}: "
+            "update image_url_pattern in sandbox/openapi.py"
+        )
+    cased = (
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in ext.lower())
+        for ext in sorted(extensions, key=len, reverse=True)
+    )
+    last = rf"(?:[^/?#.]*|[^/?#]*\.(?:{'|'.join(cased)})?)"
+    return url_pattern.removesuffix(URL_TAIL) + rf"(?:/(?:[^?#]*/)?{last})?(?:[?#][\s\S]*)?$"
+
+
+# The host part of the shared URL pattern: a bracketed IPv6 address, or a name and its port.
+URL_HOST = r"(?:\[[0-9A-Fa-f:.]+\](?::[0-9]*)?|[^/?#@:.\[\]-][^/?#@]*)"
+URL_USER = r"(?:[^/?#@]*@)?"
+URL_USER_NO_BRACKET = r"(?:[^/?#@\[\]]*@)?"
+CALLBACK_KEY = "callback_url"  # app.check_videos: callbacks go to loopback or allowed hosts
+IPV4_LOOPBACK = r"127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a regex that ignores ASCII case, in the syntax Python and ECMA-262 share."""
+    return "".join(
+        f"[{c.upper()}{c}]"
+        if c.isascii() and c.isalpha()
+        else c
+        if c.isalnum()
+        else f"[\\{c}]"
+        if c in "]\\^-"
+        else f"[{c}]"
+        for c in text.lower()
+    )
+
+
+def callback_url_pattern(url_pattern: str, allowed: tuple[str, ...]) -> str:
+    """The URL pattern narrowed to the hosts the sandbox calls back: localhost and its
+    subdomains, 127.0.0.0/8, [::1] (the common spellings) and the ``--callback-allow`` hosts."""
+    if URL_USER + URL_HOST not in url_pattern:
+        raise SettingsError(
+            f"the url pattern of {DEFS_FILE} no longer has the host part {URL_USER}{URL_HOST}: "
+            "update callback_url_pattern in sandbox/openapi.py"
+        )
+    names = [
+        r"(?:[^/?#@:.\[\]-][^/?#@:\[\]]*\.)?" + _literal("localhost"),
+        IPV4_LOOPBACK,
+        *(_literal(host) for host in allowed if ":" not in host),
+    ]
+    addresses = ["::1", *(host for host in allowed if ":" in host)]
+    host = (
+        rf"(?:\[(?:{'|'.join(_literal(a) for a in addresses)})\](?::[0-9]*)?"
+        rf"|(?:{'|'.join(names)})(?::[^/?#@\[\]]*)?)"
+    )
+    # Python's urlsplit refuses a [ or ] anywhere in the host part but around an address.
+    return url_pattern.replace(URL_USER + URL_HOST, URL_USER_NO_BRACKET + host)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def walk(schema: Any) -> Iterator[Schema]:
+    if isinstance(schema, dict):
+        yield schema
+        for value in schema.values():
+            yield from walk(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from walk(value)
+
+
+def request_schemas(allow_unknown_keys: bool, callback_allow: tuple[str, ...]) -> dict[str, Schema]:
+    """The shared ``$defs`` and one ``<name>.request`` schema per resource, their local
+    ``$ref`` links pointed at the components; image URLs get their extension rule, callback
+    URLs their hosts."""
+    folder = data_path("schemas")
+    defs: dict[str, Schema] = read_json(folder / DEFS_FILE).get("$defs", {})
+    components: dict[str, Schema] = copy.deepcopy(defs)
+    for endpoint in ENDPOINTS:
+        schema = read_json(folder / f"{endpoint.name}.json")
+        for key, value in schema.pop("$defs", {}).items():
+            components.setdefault(key, value)
+        schema.pop("$schema", None)
+        node = schema["properties"]["request"]["properties"]["push"]["properties"][endpoint.node]
+        if allow_unknown_keys:
+            node.pop("additionalProperties", None)
+        if CALLBACK_KEY in node.get("properties", {}):
+            url = defs["url"]
+            node["properties"][CALLBACK_KEY] = {
+                **{key: value for key, value in url.items() if key != "x-expected"},
+                "pattern": callback_url_pattern(url["pattern"], callback_allow),
+                "description": "Where the result is POSTed when processing ends: a loopback "
+                "address (localhost, 127.0.0.0/8, [::1]) or a host allowed with --callback-allow",
+            }
+        components[f"{endpoint.name}.request"] = schema
+    for schema in walk(components):
+        target = schema.get("$ref")
+        if isinstance(target, str) and target.startswith("#/$defs/"):
+            schema["$ref"] = SCHEMAS + target.removeprefix("#/$defs/")
+        rule = schema.get("x-image-url")
+        if isinstance(rule, dict) and isinstance(target, str):
+            url = defs[target.rsplit("/", 1)[-1]]
+            del schema["$ref"]
+            schema.update({k: v for k, v in url.items() if k not in schema})
+            schema["pattern"] = image_url_pattern(url["pattern"], rule["extensions"])
+        limit = schema.get("x-tweet-length")
+        if isinstance(limit, int):
+            schema["description"] = (
+                f"At most {limit} characters as Twitter counts them: links count 23, wide "
+                "characters 2 (checked by the sandbox beyond this schema)"
+            )
+    return components
+
+
+# --- the document ---------------------------------------------------------------------------
+
+DESCRIPTION = f"""\
+An offline emulator of the OneAll Push API: the push resources at the same paths, with the
+same HTTP Basic authentication (public key as user name, private key as password), JSON
+envelope and status codes as `https://<subdomain>.api.oneall.com`, plus a control plane under
+`/__sandbox/` (no authentication) to register identities, arm faults and read the journal.
+
+Every answer is the OneAll envelope (`response.request.status.code` equals the HTTP status);
+errors have no `result` node. Request bodies are read as JSON whatever the Content-Type says.
+
+**Injected faults.** A push request may carry the header `X-Sandbox-Fault` naming a preset
+(`rate_limited`, `server_error`, `timeout`, `connection_reset`, ...) or an effect with
+parameters (`delay; delay_ms=500`); the control plane arms the same rules for later requests
+(`POST /__sandbox/faults`). Some effects deliberately break the answer (an HTML page, a
+truncated or empty body, a closed connection, a hang). The header is left out of the
+operations on purpose, so that a fuzzer never sends it; the control-plane calls that change
+how later requests are answered are tagged `{ARMING_TAG}`: leave them out of a fuzz run
+(`st run --exclude-tag {ARMING_TAG}`)."""
+
+
+def default_examples(identities: Path | None) -> dict[str, str]:
+    """Path parameter examples: the first identity of each provider that may publish, its
+    first board and playlist."""
+    path = identities or data_path("fixtures") / "identities.json"
+    examples: dict[str, str] = {}
+    for item in read_identities_file(path):
+        provider = item.get("provider")
+        if not isinstance(provider, str) or provider in examples or not item.get("consent", True):
+            continue
+        examples[provider] = str(item.get("token"))
+        for kind, param in (("boards", "board_id"), ("playlists", "playlist_id")):
+            targets = item.get(kind) or []
+            if targets and param not in examples:
+                examples[param] = str(targets[0].get("id"))
+    return examples
+
+
+@functools.cache
+def build_document(
+    allow_unknown_keys: bool = False,
+    identities: Path | None = None,
+    callback_allow: tuple[str, ...] = (),
+) -> Schema:
+    """The whole document; cached: every call with the same settings shares it (read-only)."""
+    requests = request_schemas(allow_unknown_keys, callback_allow)
+    examples = default_examples(identities)
+    schemas: dict[str, Schema] = {**ENVELOPE_SCHEMAS}
+    statuses = sorted({*PUSH_ERRORS, *(s for row in CONTROL_PLANE for s in row.errors)})
+    for status in statuses:
+        schemas[f"Error{status}"] = error_schema(status)
+    paths: dict[str, Schema] = {}
+    for endpoint in ENDPOINTS:
+        schemas[f"{endpoint.name}.data"] = result_schema(endpoint)
+        schemas[f"{endpoint.name}.success"] = success_schema(ref(f"{endpoint.name}.data"))
+        request = requests[f"{endpoint.name}.request"]
+        paths[endpoint.route] = {"post": push_operation(endpoint, request, examples)}
+    for row in CONTROL_PLANE:
+        paths.setdefault(CONTROL_PREFIX + row.path, {})[row.method] = control_operation(row)
+    schemas.update(CONTROL_SCHEMAS)
+    schemas.update(requests)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "OneAll Push API sandbox",
+            "version": __version__,
+            "description": DESCRIPTION,
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "http://127.0.0.1:8080", "description": "the default address"}],
+        "tags": [
+            {"name": "push", "description": "The push resources (HTTP Basic)"},
+            *({"name": provider} for provider in PROVIDERS),
+            {"name": "control-plane", "description": "The sandbox's own calls, under /__sandbox/"},
+            {
+                "name": ARMING_TAG,
+                "description": "Changes how later requests are answered (faults, seed, reset): "
+                "leave out of fuzz runs",
+            },
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {f"Error{status}": error_response(status) for status in statuses},
+            "securitySchemes": {
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "user name: the site's public key; password: its private key",
+                }
+            },
+        },
+    }
+
+
+def document(settings: Settings | None = None, server: str | None = None) -> Schema:
+    """The document for these settings, with ``server`` as its only server URL when given."""
+    settings = settings or Settings()
+    built = build_document(
+        settings.allow_unknown_keys, settings.identities, settings.callback_allow
+    )
+    if server is None:
+        return built
+    return {**built, "servers": [{"url": server, "description": "this sandbox"}]}
+
+
+def document_json(settings: Settings | None = None, server: str | None = None) -> str:
+    return json.dumps(document(settings, server), indent=2, ensure_ascii=False) + "\n"
+
+
+@functools.lru_cache(maxsize=16)
+def _served(settings: Settings, server: str) -> bytes:
+    return json.dumps(document(settings, server), ensure_ascii=False).encode()
+
+
+async def serve_document(request: web.Request) -> web.Response:
+    """``GET /__sandbox/openapi.json``: the document, its server the URL it was asked at."""
+    body = _served(request.app[SANDBOX].settings, str(request.url.origin()))
+    return web.Response(body=body, content_type="application/json")
