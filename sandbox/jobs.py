@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -304,7 +305,8 @@ class JobQueue:
                 ) as response:
                     delivery.status = response.status
             except (aiohttp.ClientError, TimeoutError) as error:
-                delivery.error = f"{type(error).__name__} {error}".strip()
+                # Interned: a receiver that is down fails every job's attempts the same way.
+                delivery.error = sys.intern(f"{type(error).__name__} {error}".strip())
             delivery.duration_ms = (time.perf_counter() - started) * 1000
             self._record(
                 job,

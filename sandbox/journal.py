@@ -66,12 +66,17 @@ class Entry:
             self.body = json.dumps(self.body, separators=(",", ":")).encode("ascii")
 
     def headers(self) -> dict[str, str]:
-        """The request headers, each name once (its first value), Authorization redacted."""
+        """The request headers, each name once (its first spelling and value, whatever the
+        case), Authorization redacted."""
         if isinstance(self.request_headers, tuple):
             pairs = zip(self.request_headers[::2], self.request_headers[1::2], strict=True)
             headers: dict[str, str] = {}
-            for name, value in pairs:
-                headers.setdefault(name, value)
+            seen: set[str] = set()
+            for name, value in pairs:  # as dict() of the request's CIMultiDictProxy gives
+                folded = name.lower()
+                if folded not in seen:
+                    seen.add(folded)
+                    headers[name] = value
             return headers
         headers = dict(self.request_headers)
         for name in headers:

@@ -198,3 +198,28 @@ async def test_a_body_no_answer_could_carry_is_journaled_as_text(client: Client)
         assert response.status in (400, 404)
     entries = (await journal(client))["entries"]
     assert [entry["request"]["body"] for entry in entries] == [raw.decode()] * 2
+
+
+def test_a_recorded_entry_is_compact_and_reads_back_the_same() -> None:
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    headers = CIMultiDictProxy(
+        CIMultiDict([("Host", "h"), ("Authorization", "Basic secret"), ("X-A", "1"), ("x-a", "2")])
+    )
+    body = {"request": {"push": {"post": {"message": "héllo \U0001f600", "n": [1, 2.5, None]}}}}
+    entry = Entry("POST", "/p", 0.0, headers, body=body, provider="".join(["twit", "ter"]))
+    expected = entry.to_json()
+    Journal().record(entry)
+    assert isinstance(entry.request_headers, tuple)
+    assert "Basic secret" not in entry.request_headers  # redacted when kept
+    assert isinstance(entry.body, bytes)
+    assert entry.provider is "twitter"  # noqa: F632 - interned, one string for every entry
+    assert entry.to_json() == {**expected, "id": entry.id}
+    headers = expected["request"]["headers"]
+    assert headers == {"Host": "h", "Authorization": "[redacted]", "X-A": "1"}
+
+
+def test_a_text_body_stays_text() -> None:
+    entry = Entry("POST", "/p", 0.0, {}, body="not json {")
+    Journal().record(entry)
+    assert entry.to_json()["request"]["body"] == "not json {"
