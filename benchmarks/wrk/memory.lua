@@ -13,6 +13,7 @@
 -- REQUESTS_FILE: see valid.lua. Fresh tokens are 8-4-4-4-12 lowercase hex, unique per
 -- thread and request; the runner starts a fresh server process for this scenario.
 
+local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 local rests, tokens, bodies = {}, {}, {}
 local headers
 local sent, received, limit = 0, 0, 0
@@ -60,15 +61,5 @@ function response(status, _, _)
 end
 
 function done(summary, latency, _)
-  local errors = summary.errors
-  io.write(string.format(
-    "WRK_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,"
-      .. "\"errors\":{\"connect\":%d,\"read\":%d,\"write\":%d,\"status\":%d,\"timeout\":%d},"
-      .. "\"latency_us\":{\"mean\":%.1f,\"stdev\":%.1f,\"max\":%d,"
-      .. "\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}}\n",
-    summary.requests, summary.duration, summary.bytes,
-    errors.connect, errors.read, errors.write, errors.status, errors.timeout,
-    latency.mean, latency.stdev, latency.max,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9)))
+  report(summary, latency)
 end

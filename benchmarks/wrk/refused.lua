@@ -6,6 +6,7 @@
 --
 -- REQUESTS_FILE: see valid.lua; this script sends the fourth column.
 
+local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 local requests = {}
 local index = 0
 
@@ -24,17 +25,6 @@ function request()
   return requests[index]
 end
 
--- One machine-readable line for the runner; latency in microseconds.
 function done(summary, latency, _)
-  local errors = summary.errors
-  io.write(string.format(
-    "WRK_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,"
-      .. "\"errors\":{\"connect\":%d,\"read\":%d,\"write\":%d,\"status\":%d,\"timeout\":%d},"
-      .. "\"latency_us\":{\"mean\":%.1f,\"stdev\":%.1f,\"max\":%d,"
-      .. "\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}}\n",
-    summary.requests, summary.duration, summary.bytes,
-    errors.connect, errors.read, errors.write, errors.status, errors.timeout,
-    latency.mean, latency.stdev, latency.max,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9)))
+  report(summary, latency)
 end

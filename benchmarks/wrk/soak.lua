@@ -7,6 +7,7 @@
 -- the connection. No injected fault answers 5xx, so any 5xx is a defect of the sandbox.
 -- REQUESTS_FILE: see valid.lua.
 
+local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 local valid, refused, faulted = {}, {}, {}
 local STATUSES = { 200, 400, 401, 403, 404, 405, 413, 429, 500, 502, 503, 504 }
 local counted = {}
@@ -81,15 +82,5 @@ function done(summary, latency, _)
   local other = 0
   for _, thread in ipairs(threads) do other = other + (thread:get("count_other") or 0) end
   if other > 0 then parts[#parts + 1] = string.format("\"other\":%d", other) end
-  local errors = summary.errors
-  io.write(string.format(
-    "WRK_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"statuses\":{%s},"
-      .. "\"errors\":{\"connect\":%d,\"read\":%d,\"write\":%d,\"status\":%d,\"timeout\":%d},"
-      .. "\"latency_us\":{\"mean\":%.1f,\"stdev\":%.1f,\"max\":%d,"
-      .. "\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}}\n",
-    summary.requests, summary.duration, summary.bytes, table.concat(parts, ","),
-    errors.connect, errors.read, errors.write, errors.status, errors.timeout,
-    latency.mean, latency.stdev, latency.max,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9)))
+  report(summary, latency, string.format("\"statuses\":{%s},", table.concat(parts, ",")))
 end
