@@ -15,7 +15,6 @@ from sandbox.errors import BadRequest, NotFound
 from sandbox.faults import FaultSpecError
 from sandbox.jobs import JOB_STATES
 from sandbox.jsontext import unpaired_surrogate
-from sandbox.openapi import serve_document
 from sandbox.state import SANDBOX
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -183,6 +182,13 @@ async def reset(request: web.Request) -> web.Response:
     return json_response({"status": "reset", "seed": sandbox.seed})
 
 
+async def openapi_document(request: web.Request) -> web.StreamResponse:
+    """Built on first request: the generator stays off the start-up path (cold start)."""
+    from sandbox.openapi import serve_document
+
+    return await serve_document(request)
+
+
 def add_admin_routes(app: web.Application) -> None:
     routes = [
         web.get("health", health),
@@ -200,7 +206,7 @@ def add_admin_routes(app: web.Application) -> None:
         web.post("jobs/{id}/finish", finish_jobs),
         web.post("seed", set_seed),
         web.post("reset", reset),
-        web.get("openapi.json", serve_document),
+        web.get("openapi.json", openapi_document),
     ]
     for route in routes:
         if route.method == "GET":
