@@ -47,19 +47,11 @@ class Entry:
         """What the journal keeps of a recorded entry, in far less memory than the request's
         objects: the headers as a flat ``(name, value, ...)`` tuple of interned strings, the
         Authorization header already redacted (the request's header proxy pins its whole
-        multidict); a JSON body as its compact text, in ASCII bytes (parsed back by
-        :meth:`to_json`; a body that is not JSON stays the text it is)."""
+        multidict); a JSON body as JSON text in bytes (parsed back by :meth:`to_json`; the
+        pipeline hands over the body as received, a body that is not JSON stays the text it
+        is)."""
         if not isinstance(self.request_headers, tuple):
-            flat: list[str] = []
-            for name, value in self.request_headers.items():
-                flat.append(sys.intern(str(name)))
-                if name.lower() == "authorization":
-                    flat.append(REDACTED)
-                elif len(value) <= _INTERNED_VALUE_MAX:
-                    flat.append(sys.intern(str(value)))
-                else:
-                    flat.append(value)
-            self.request_headers = tuple(flat)
+            self.request_headers = flat_headers(self.request_headers)
         if self.provider is not None:
             self.provider = sys.intern(self.provider)
         if self.body is not None and not isinstance(self.body, str | bytes):
@@ -101,6 +93,34 @@ class Entry:
             "response": {"status": self.status, "info": self.info, "data": self.data},
             "fault": self.fault,
         }
+
+
+# The flat headers of recent requests by their items: a client sends the same headers again
+# and again (Content-Length aside), so most requests find theirs made, names and values shared.
+_FLAT_HEADERS: dict[tuple[tuple[str, str], ...], tuple[str, ...]] = {}
+_FLAT_HEADERS_MAX = 1024
+
+
+def flat_headers(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """``(name, value, ...)`` in order, Authorization redacted, short strings interned."""
+    items = tuple(headers.items())
+    flat = _FLAT_HEADERS.get(items)
+    if flat is not None:
+        return flat
+    parts: list[str] = []
+    for name, value in items:
+        parts.append(sys.intern(str(name)))
+        if name.lower() == "authorization":
+            parts.append(REDACTED)
+        elif len(value) <= _INTERNED_VALUE_MAX:
+            parts.append(sys.intern(str(value)))
+        else:
+            parts.append(value)
+    flat = tuple(parts)
+    if len(_FLAT_HEADERS) >= _FLAT_HEADERS_MAX:
+        _FLAT_HEADERS.clear()
+    _FLAT_HEADERS[items] = flat
+    return flat
 
 
 def body_for_journal(raw: bytes) -> Any:
