@@ -16,10 +16,11 @@ import functools
 import hmac
 import json
 import logging
+import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, TextIO
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -83,48 +84,67 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-class PushIndex(web.AbstractResource):
-    """Finds a push resource by one dict lookup instead of trying 21 patterns in turn.
-
-    aiohttp tries every resource under ``/push/identities`` one by one; this index, registered
-    first under the same prefix, looks up what follows the token and lets that one resource
-    (or, for the two with a path parameter, those few) match, so what matches, its match info
-    and the 405 for another method are exactly the resource's own. On a miss it answers
-    nothing and aiohttp goes on to the resources themselves, which refuse as before.
-    """
+class PushRoutes:
+    """The push resource of a path by one dict lookup (a pattern each for the two with a path
+    parameter) instead of trying 21 patterns in turn, as aiohttp's router would."""
 
     PREFIX = PUSH_PREFIX.removesuffix("{token}/")
 
+    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+        self._static: dict[str, Endpoint] = {}
+        self._dynamic: list[tuple[re.Pattern[str], Endpoint]] = []
+        for endpoint in endpoints:
+            if "{" in endpoint.path:
+                # aiohttp's own pattern for a {name}: one segment without braces
+                pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^{}/]+)", re.escape(endpoint.path))
+                self._dynamic.append((re.compile(pattern), endpoint))
+            else:
+                self._static[endpoint.path] = endpoint
+
+    def find(self, path: str) -> tuple[Endpoint, str, dict[str, str]] | None:
+        """The endpoint, identity token and path parameters of ``path``, or None."""
+        if not path.startswith(self.PREFIX):
+            return None
+        token, slash, rest = path[len(self.PREFIX) :].partition("/")
+        if not token or not slash or "{" in token or "}" in token:
+            return None
+        endpoint = self._static.get(rest)
+        if endpoint is not None:
+            return endpoint, token, {}
+        for pattern, endpoint in self._dynamic:
+            match = pattern.fullmatch(rest)
+            if match is not None:
+                return endpoint, token, match.groupdict()
+        return None
+
+
+PUSH_ROUTES = PushRoutes(ENDPOINTS)
+
+
+class PushIndex(web.AbstractResource):
+    """Registered first under ``/push/identities``, it lets only the one resource
+    :data:`PUSH_ROUTES` finds for the path match, so what matches, its match info and the 405
+    for another method are exactly the resource's own. On a miss it answers nothing and
+    aiohttp goes on to the resources themselves, which refuse as before."""
+
     def __init__(self) -> None:
         super().__init__()
-        self._by_rest: dict[str, web.AbstractResource] = {}
-        self._dynamic: list[web.AbstractResource] = []
+        self._resources: dict[str, web.AbstractResource] = {}
 
     def add(self, endpoint: Endpoint, resource: web.AbstractResource | None) -> None:
         assert resource is not None
-        if "{" in endpoint.path:
-            self._dynamic.append(resource)
-        else:
-            self._by_rest[endpoint.path] = resource
+        self._resources[endpoint.name] = resource
 
     async def resolve(self, request: web.Request) -> Any:
-        path = request.rel_url.path_safe
-        if not path.startswith(self.PREFIX):
+        found = PUSH_ROUTES.find(request.rel_url.path_safe)
+        if found is None:
             return None, set()
-        rest = path[len(self.PREFIX) :].partition("/")[2]
-        found = self._by_rest.get(rest)
-        candidates = (found,) if found is not None else self._dynamic
-        allowed: set[str] = set()
-        for resource in candidates:
-            match, methods = await resource.resolve(request)
-            if match is not None:
-                return match, methods
-            allowed |= methods
-        return None, allowed
+        resource = self._resources[found[0].name]
+        return await resource.resolve(request)
 
     @property
     def canonical(self) -> str:
-        return self.PREFIX + "{token}"
+        return PushRoutes.PREFIX + "{token}"
 
     def url_for(self, **kwargs: str) -> URL:
         raise NotImplementedError("name the push resource itself, e.g. twitter.post")
@@ -143,6 +163,37 @@ class PushIndex(web.AbstractResource):
 
     def __iter__(self) -> Iterator[web.AbstractRoute]:
         return iter(())
+
+
+RawHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+def direct_pushes(app: web.Application, app_handler: RawHandler) -> RawHandler:
+    """The server's request handler: a plain push goes straight to its pipeline, anything else
+    (the control plane, other methods, unknown paths) to the application.
+
+    aiohttp's router and middleware cost a push about as much as the whole pipeline; here a
+    push is found by :data:`PUSH_ROUTES` and answered by the same :func:`push` its route
+    handler calls. Paths that need decoding or normalising (``%``, ``?``, dot segments) and
+    ``Expect: 100-continue`` take the application's way, which handles them.
+    """
+    sandbox = app[SANDBOX]
+    find = PUSH_ROUTES.find
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        raw_path = request.raw_path
+        if request.method == "POST" and not _UNPLAIN.search(raw_path):
+            found = find(raw_path)
+            if found is not None and "Expect" not in request.headers:
+                endpoint, token, params = found
+                # the application's request factory made it: a web.Request, without a route
+                return await push(cast(web.Request, request), sandbox, endpoint, token, params)
+        return await app_handler(request)
+
+    return handle
+
+
+_UNPLAIN = re.compile(r"[%?#]|/\.")
 
 
 async def _stop_waiting(state: Sandbox) -> None:
@@ -213,21 +264,30 @@ def http_error(
 
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every refusal as the OneAll envelope; every push exchange in the journal and the log."""
+    """Every refusal as the OneAll envelope, for what the push pipeline does not answer itself:
+    the control plane, and aiohttp's own refusals (no route, wrong method), journaled."""
     if request.path.startswith(ADMIN_PREFIX):
         response, _ = await answer(request, admin_guard(handler))
         return response
     started = time.perf_counter()
+    try:
+        return await handler(request)  # a push: the pipeline answers and journals itself
+    except (web.HTTPException, web.RequestPayloadError) as http:
+        answered = refusal_response(request, http)
     entry = Entry(request.method, request.path, time.time(), request.headers)
     request[ENTRY] = entry
-    journal = request.app[SANDBOX].journal
-    try:
-        response, info = await answer(request, handler)
-    except asyncio.CancelledError:  # the client hung up and the server cancels its handlers
-        entry.duration_ms = (time.perf_counter() - started) * 1000
-        entry.info = NO_ANSWER
-        journal.record(entry)
-        raise
+    return finish(request, request.app[SANDBOX], entry, started, answered)
+
+
+def finish(
+    request: web.Request,
+    sandbox: Sandbox,
+    entry: Entry,
+    started: float,
+    answered: tuple[web.StreamResponse, str],
+) -> web.StreamResponse:
+    """Journal the exchange and log its line; the answer goes out as it is."""
+    response, info = answered
     info = entry.info or info  # what an injected fault put in place of the answer
     if entry.body is None and request.body_exists:  # refused before the pipeline read it
         entry.body = body_received(request)
@@ -237,63 +297,18 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         entry.info = NO_ANSWER
     else:
         entry.status, entry.info = response.status, info
-    journal.record(entry)
+    sandbox.journal.record(entry)
     if access_log.isEnabledFor(logging.INFO):
         line = (
-            f"{request.method} {request.path} -> {entry.status or 'closed'} "
+            f"{entry.method} {entry.path} -> {entry.status or 'closed'} "
             f"{entry.duration_ms:.1f}ms{'' if response.status < 400 else f' ({info})'}"
             + (f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "")
         )
-        lines = request.app.get(ACCESS_LINES)
-        if lines is None:
+        if sandbox.access_lines is None:
             access_log.info("%s", line)
         else:
-            lines.add(line)
+            sandbox.access_lines.add(line)
     return response
-
-
-class AccessLines:
-    """The access log of the command: the ``logging`` line, written in batches.
-
-    Through ``logging`` one line costs about 9.5 µs, a quarter of a push's whole cost; here it
-    is one f-string, and the lines of the last ``interval`` seconds (or the last ``batch``
-    lines) go out in one write. They look exactly like the lines ``logging.basicConfig`` of
-    the command prints (``%(asctime)s %(levelname)-7s %(message)s``, ``%H:%M:%S``), and
-    :meth:`flush` writes what is left when the server stops.
-    """
-
-    def __init__(self, stream: TextIO, interval: float = 0.2, batch: int = 512) -> None:
-        self._stream = stream
-        self._interval = interval
-        self._batch = batch
-        self._lines: list[str] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._second = -1
-        self._prefix = ""
-
-    def add(self, message: str) -> None:
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._prefix = time.strftime("%H:%M:%S", time.localtime(now)) + " INFO    "
-        self._lines.append(self._prefix + message + "\n")
-        if len(self._lines) >= self._batch:
-            self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._interval, self.flush)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._lines:
-            text = "".join(self._lines)
-            self._lines.clear()
-            self._stream.write(text)
-            self._stream.flush()
-
-
-ACCESS_LINES = web.AppKey("access_lines", AccessLines)  # set by the command, see AccessLines
 
 
 def body_received(request: web.Request) -> Any:
@@ -331,64 +346,116 @@ async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResp
     except RequestError as error:
         return error_response(request.path, error), error.info
     except (web.HTTPException, web.RequestPayloadError) as http:
-        refusal = http_error(request, http)
-        response = error_response(request.path, refusal)
-        if isinstance(http, web.RequestPayloadError):
-            response.force_close()  # aiohttp drops the connection: the client must not reuse it
-        return response, refusal.info
+        return refusal_response(request, http)
+
+
+def refusal_response(
+    request: web.Request, http: web.HTTPException | web.RequestPayloadError
+) -> tuple[web.Response, str]:
+    """aiohttp's own refusal as the envelope."""
+    refusal = http_error(request, http)
+    response = error_response(request.path, refusal)
+    if isinstance(http, web.RequestPayloadError):
+        response.force_close()  # aiohttp drops the connection: the client must not reuse it
+    return response, refusal.info
 
 
 # --- the push pipeline ------------------------------------------------------------------------
 
 
 def push_handler(endpoint: Endpoint) -> Handler:
-    """The straight pipeline for one resource; each stage raises the refusal it owns."""
+    """The route handler of one resource, for requests aiohttp's router brought."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        sandbox = request.app[SANDBOX]
-        settings = sandbox.settings
-        entry = request[ENTRY]
-        token = request.match_info["token"]
-        entry.resource, entry.provider, entry.identity = endpoint.name, endpoint.provider, token
-        raw = await read_body(request, settings.max_body)
-        body, unreadable = read_json(raw)  # the journal shows the body even when refused
-        entry.body = body
-        authenticate(request.headers.get("Authorization"), settings)
-        headers = deprecation(endpoint, settings)
-        identity = sandbox.identities.resolve(token, endpoint.provider)
-        if unreadable is not None:
-            raise unreadable
-        node = sandbox.validators.validate(endpoint.name, body)
-        params = {key: value for key, value in request.match_info.items() if key != "token"}
-        if sandbox.identities.strict:
-            check_target(endpoint, identity, node, params)
-        check_videos(endpoint, node, sandbox)
-        fault = pick_fault(request, sandbox, endpoint, token)
-        if fault is not None:
-            entry.fault = fault.to_json()
-            if fault.effect in ANSWER_EFFECTS:
-                replaced = await effects.before_answer(
-                    fault, request, endpoint.provider, sandbox.shutdown
-                )
-                if replaced is not None:
-                    entry.info = f"Injected fault: {fault.preset or fault.effect}"
-                    return replaced
-        data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
-        entry.data = data
-        if endpoint.creates:
-            remember_created(identity, endpoint, node, data)
-        sandbox.objects.add(endpoint.name, token, data, entry.started)
-        if endpoint.asynchronous:
-            job = start_job(
-                sandbox, endpoint, path=request.path, token=token, node=node, data=data, fault=fault
-            )
-            headers = {**headers, JOB_HEADER: job.id}
-        body = envelope.success(request.path, data)
-        if fault is not None and fault.effect == "slow_body":
-            return await effects.dribble(request, body, fault, headers, sandbox.shutdown)
-        return web.Response(body=body, content_type="application/json", headers=headers)
+        params = dict(request.match_info)
+        token = params.pop("token")
+        return await push(request, request.app[SANDBOX], endpoint, token, params)
 
     return handle
+
+
+async def push(
+    request: web.Request,
+    sandbox: Sandbox,
+    endpoint: Endpoint,
+    token: str,
+    params: dict[str, str],
+) -> web.StreamResponse:
+    """One push exchange: the pipeline, its refusal as the envelope, the journal, the log."""
+    started = time.perf_counter()
+    entry = Entry(request.method, request.path, time.time(), request.headers)
+    entry.resource, entry.provider, entry.identity = endpoint.name, endpoint.provider, token
+    request[ENTRY] = entry
+    try:
+        answered = await pipeline(
+            request, sandbox, entry, endpoint=endpoint, token=token, params=params
+        )
+    except RequestError as error:
+        answered = error_response(entry.path, error), error.info
+    except (web.HTTPException, web.RequestPayloadError) as http:
+        answered = refusal_response(request, http)
+    except asyncio.CancelledError:  # the client hung up and the server cancels its handlers
+        entry.duration_ms = (time.perf_counter() - started) * 1000
+        entry.info = NO_ANSWER
+        sandbox.journal.record(entry)
+        raise
+    return finish(request, sandbox, entry, started, answered)
+
+
+async def pipeline(
+    request: web.Request,
+    sandbox: Sandbox,
+    entry: Entry,
+    *,
+    endpoint: Endpoint,
+    token: str,
+    params: dict[str, str],
+) -> tuple[web.StreamResponse, str]:
+    """The straight pipeline for one resource; each stage raises the refusal it owns."""
+    settings = sandbox.settings
+    raw = await read_body(request, settings.max_body)
+    body, unreadable = read_json(raw)
+    # The journal keeps the body as sent: its JSON text, or the text it is.
+    entry.body = raw.removeprefix(BOM) if unreadable is None else body
+    authenticate(request.headers.get("Authorization"), settings)
+    headers = deprecation(endpoint, settings)
+    identity = sandbox.identities.resolve(token, endpoint.provider)
+    if unreadable is not None:
+        raise unreadable
+    node = sandbox.validators.validate(endpoint.name, body)
+    if sandbox.identities.strict:
+        check_target(endpoint, identity, node, params)
+    check_videos(endpoint, node, sandbox)
+    fault = pick_fault(request, sandbox, endpoint, token)
+    if fault is not None:
+        entry.fault = fault.to_json()
+        if fault.effect in ANSWER_EFFECTS:
+            replaced = await effects.before_answer(
+                fault, request, endpoint.provider, sandbox.shutdown
+            )
+            if replaced is not None:
+                entry.info = f"Injected fault: {fault.preset or fault.effect}"
+                return replaced, entry.info
+    data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
+    entry.data = data
+    if endpoint.creates:
+        remember_created(identity, endpoint, node, data)
+    sandbox.objects.add(endpoint.name, token, data, entry.started)
+    if endpoint.asynchronous:
+        job = start_job(
+            sandbox, endpoint, path=entry.path, token=token, node=node, data=data, fault=fault
+        )
+        headers = {**headers, JOB_HEADER: job.id}
+    answer = envelope.success(entry.path, data)
+    if fault is not None and fault.effect == "slow_body":
+        return (
+            await effects.dribble(request, answer, fault, headers, sandbox.shutdown),
+            envelope.SUCCESS_INFO,
+        )
+    return (
+        web.Response(body=answer, content_type="application/json", headers=headers),
+        envelope.SUCCESS_INFO,
+    )
 
 
 def pick_fault(
@@ -545,10 +612,12 @@ def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
         return raw.decode("utf-8", errors="replace"), refusal
 
 
+BOM = b"\xef\xbb\xbf"
+
+
 def parse_body(raw: bytes) -> Any:
     """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    raw = raw.removeprefix(BOM)
     if not raw.strip():
         raise BadRequest(
             'The request body is empty: send JSON such as {"request": {"push": {...}}}'

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from sandbox.app import ACCESS_LINES, AccessLines, create_app
+from sandbox.accesslog import AccessLines
+from sandbox.app import create_app, direct_pushes
 from sandbox.catalog import PROVIDERS
 from sandbox.config import Settings
 from sandbox.errors import SettingsError
@@ -43,6 +44,8 @@ async def start(settings: Settings, app: web.Application | None = None) -> Runni
         app, access_log=None, handle_signals=False, shutdown_timeout=settings.grace
     )
     await runner.setup()
+    assert runner.server is not None
+    runner.server.request_handler = direct_pushes(app, runner.server.request_handler)
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
         await site.start()
@@ -95,7 +98,7 @@ async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ())
     for signum in stop_signals:
         loop.add_signal_handler(signum, stopped.set)
     app = create_app(settings)
-    lines = app[ACCESS_LINES] = AccessLines(sys.stderr)
+    lines = app[SANDBOX].access_lines = AccessLines(sys.stderr)
     app.on_cleanup.append(lambda _: _flush(lines))
     running = await start(settings, app)
     print(f"Sandbox listening on {running.url}", flush=True)

@@ -9,6 +9,7 @@ from typing import IO
 
 from aiohttp import web
 
+from sandbox.accesslog import AccessLines
 from sandbox.catalog import ENDPOINTS
 from sandbox.config import Settings
 from sandbox.datafiles import data_path
@@ -34,6 +35,8 @@ class Sandbox:
     shutdown: Shutdown
     jobs: JobQueue
     seed: int | None
+    # The command's batched access log; without it, lines go through logging.
+    access_lines: AccessLines | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
