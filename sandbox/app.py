@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
+import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
@@ -615,9 +616,23 @@ def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
 BOM = b"\xef\xbb\xbf"
 
 
+# A number of 19 digits or more: orjson reads one beyond 64 bits as a float, Python an int.
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
+
+
 def parse_body(raw: bytes) -> Any:
-    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6)."""
+    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6).
+
+    orjson reads what is valid JSON (RFC 8259, no lone surrogates) the way Python does, in a
+    fraction of the time; anything else it refuses, and Python's parser reads it or words
+    why not, exactly as before. Long numbers go to Python's parser too, to stay integers.
+    """
     raw = raw.removeprefix(BOM)
+    if not _LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     if not raw.strip():
         raise BadRequest(
             'The request body is empty: send JSON such as {"request": {"push": {...}}}'

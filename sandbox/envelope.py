@@ -7,6 +7,8 @@ import time
 from email.utils import formatdate
 from typing import Any
 
+import orjson
+
 SUCCESS_INFO = "Your request has been processed successfully"
 
 _last_date: list[Any] = [-1, ""]  # [second, its formatted date as JSON]
@@ -23,6 +25,16 @@ _SUCCESS = (
     + _encode(SUCCESS_INFO).encode()
     + b'}},"result":{"data":'
 )
+
+
+def _json(value: Any) -> bytes:
+    """``value`` as compact JSON, byte for byte what the standard encoder gives, in a fraction
+    of its time. What orjson refuses (a string holding a surrogate, which UTF-8 cannot carry)
+    is written in ASCII, escapes and all."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _date_json() -> bytes:
@@ -43,9 +55,9 @@ def success(resource: str, data: dict[str, Any]) -> bytes:
             _HEAD,
             _date_json(),
             _RESOURCE,
-            _encode(resource).encode(),
+            _json(resource),
             _SUCCESS,
-            _encode(data).encode(),
+            _json(data),
             b"}}}",
         )
     )
@@ -58,11 +70,11 @@ def failure(resource: str, status: int, info: str) -> bytes:
             _HEAD,
             _date_json(),
             _RESOURCE,
-            _encode(resource).encode(),
+            _json(resource),
             b',"status":{"flag":"error","code":',
             str(status).encode(),
             b',"info":',
-            _encode(info).encode(),
+            _json(info),
             b"}}}}",
         )
     )

@@ -521,3 +521,36 @@ async def test_a_callback_url_whose_host_python_cannot_read_is_a_400(client: Cli
     status, _, answer = await push(client, BY_NAME["youtube.video"], body)
     assert status == 400
     assert "callback_url] must point to a loopback address" in status_of(answer)["info"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"request": {"push": {"page": {"id": 123456789012345678901234567890}}}}',
+        b'{"a": [-1234567890123456789012, 9223372036854775807, 1.5e300, 0.1]}',
+        b'{"a": "\\ud83d\\ude00 caf\\u00e9", "a": "twice"}',
+        b'\xef\xbb\xbf{"bom": true}',
+        b'{"nan": NaN}',
+    ],
+    ids=["long-int", "numbers", "escapes-and-duplicate", "bom", "nan"],
+)
+def test_a_body_is_read_as_pythons_json_reads_it(raw: bytes) -> None:
+    import json
+
+    from sandbox.app import parse_body
+
+    assert repr(parse_body(raw)) == repr(json.loads(raw.removeprefix(b"\xef\xbb\xbf")))
+
+
+def test_an_answer_is_encoded_as_pythons_json_encodes_it() -> None:
+    import json
+
+    from sandbox import envelope
+
+    data = {"text": 'q"b\\s/ \x00\x1f\x7f\u2028 é 😀\n\t', "n": [1, -2, True, None], "e": {}}
+    path = "/push/identities/x/tw\udcffitter/post.json"  # undecodable bytes in a path
+    answer = json.loads(envelope.success(path, data))["response"]
+    assert answer["result"]["data"] == data
+    assert answer["request"]["resource"] == path
+    expected = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    assert expected in envelope.success("/p", data)
