@@ -97,8 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(message)s",
         datefmt="%H:%M:%S",
     )
-    from sandbox.server import serve
+    from sandbox.server import serve, tune_allocator
 
+    tune_allocator()
     try:
         asyncio.run(serve(settings, stop_signals=(signal.SIGINT, signal.SIGTERM)))
     except SettingsError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import platform
 import time
 from collections.abc import Awaitable, Callable
 
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from sandbox.app import create_app
 from sandbox.config import Settings
-from sandbox.server import Running, start
+from sandbox.server import Running, start, tune_allocator
 from sandbox.state import SANDBOX
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -76,3 +77,8 @@ async def test_a_wait_on_stopping_ends_as_soon_as_the_stop_begins(grace: float) 
     seconds, answer = await stop_during_a_request(grace, injected_delay)
     assert answer == "200 cut short"
     assert seconds < 1.0
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_the_command_can_keep_socket_reads_off_mmap() -> None:
+    assert tune_allocator() is True
