@@ -714,8 +714,11 @@ def push_operation(endpoint: Endpoint, request: Schema, examples: Mapping[str, s
 
 # --- request schemas ------------------------------------------------------------------------
 
-# How the shared URL pattern ends: path, query and fragment, anything but spaces.
-URL_TAIL = r"(?:[/?#][\s\S]*)?$"
+# What no part of a URL may hold: whitespace to Python's re or to an ECMA-262 engine.
+URL_SPACE = r"\s\x1c-\x1f\x85\ufeff"
+# How the shared URL pattern ends: path, query and fragment, anything but spaces (and no
+# newline after the end, which Python's $ would let through).
+URL_TAIL = rf"(?:[/?#][^{URL_SPACE}]*)?$(?!\n)"
 
 
 def image_url_pattern(url_pattern: str, extensions: list[str]) -> str:
@@ -730,14 +733,17 @@ def image_url_pattern(url_pattern: str, extensions: list[str]) -> str:
         "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in ext.lower())
         for ext in sorted(extensions, key=len, reverse=True)
     )
-    last = rf"(?:[^/?#.]*|[^/?#]*\.(?:{'|'.join(cased)})?)"
-    return url_pattern.removesuffix(URL_TAIL) + rf"(?:/(?:[^?#]*/)?{last})?(?:[?#][\s\S]*)?$"
+    last = rf"(?:[^/?#.{URL_SPACE}]*|[^/?#{URL_SPACE}]*\.(?:{'|'.join(cased)})?)"
+    return (
+        url_pattern.removesuffix(URL_TAIL)
+        + rf"(?:/(?:[^?#{URL_SPACE}]*/)?{last})?(?:[?#][^{URL_SPACE}]*)?$(?!\n)"
+    )
 
 
 # The host part of the shared URL pattern: a bracketed IPv6 address, or a name and its port.
-URL_HOST = r"(?:\[[0-9A-Fa-f:.]+\](?::[0-9]*)?|[^/?#@:.\[\]-][^/?#@]*)"
-URL_USER = r"(?:[^/?#@]*@)?"
-URL_USER_NO_BRACKET = r"(?:[^/?#@\[\]]*@)?"
+URL_HOST = rf"(?:\[[0-9A-Fa-f:.]+\](?::[0-9]*)?|[^/?#@:.\[\]{URL_SPACE}-][^/?#@{URL_SPACE}]*)"
+URL_USER = rf"(?:[^/?#@{URL_SPACE}]*@)?"
+URL_USER_NO_BRACKET = rf"(?:[^/?#@\[\]{URL_SPACE}]*@)?"
 CALLBACK_KEY = "callback_url"  # app.check_videos: callbacks go to loopback or allowed hosts
 IPV4_LOOPBACK = r"127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
 
@@ -765,14 +771,14 @@ def callback_url_pattern(url_pattern: str, allowed: tuple[str, ...]) -> str:
             "update callback_url_pattern in sandbox/openapi.py"
         )
     names = [
-        r"(?:[^/?#@:.\[\]-][^/?#@:\[\]]*\.)?" + _literal("localhost"),
+        rf"(?:[^/?#@:.\[\]{URL_SPACE}-][^/?#@:\[\]{URL_SPACE}]*\.)?" + _literal("localhost"),
         IPV4_LOOPBACK,
         *(_literal(host) for host in allowed if ":" not in host),
     ]
     addresses = ["::1", *(host for host in allowed if ":" in host)]
     host = (
         rf"(?:\[(?:{'|'.join(_literal(a) for a in addresses)})\](?::[0-9]*)?"
-        rf"|(?:{'|'.join(names)})(?::[^/?#@\[\]]*)?)"
+        rf"|(?:{'|'.join(names)})(?::[^/?#@\[\]{URL_SPACE}]*)?)"
     )
     # Python's urlsplit refuses a [ or ] anywhere in the host part but around an address.
     return url_pattern.replace(URL_USER + URL_HOST, URL_USER_NO_BRACKET + host)
