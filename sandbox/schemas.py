@@ -541,7 +541,11 @@ class _FastErrors:
         for alone, check in self.steps:
             if check is not None:
                 if not _passes(check, instance):
-                    yield from self._located(self.slow.descend(instance, alone))
+                    unexpected = _unexpected_keys(alone, instance)
+                    if unexpected is not None:
+                        yield from self._located((unexpected,))
+                    else:
+                        yield from self._located(self.slow.descend(instance, alone))
             elif isinstance(instance, dict):
                 for key in alone:
                     if key in instance:
@@ -553,6 +557,28 @@ class _FastErrors:
         for error in errors:
             error.path.extendleft(reversed(self.node_path))
             yield error
+
+
+def _unexpected_keys(alone: Mapping[str, Any], instance: object) -> _ValidationError | None:
+    """jsonschema's error for keys that ``{"additionalProperties": false, "properties": ...}``
+    refuses, made directly: the most common refusal, worded for a tenth of asking jsonschema."""
+    if alone.get("additionalProperties") is not False or not isinstance(instance, dict):
+        return None
+    allowed = alone["properties"]
+    extras = sorted((key for key in instance if key not in allowed), key=str)
+    if not extras:
+        return None
+    verb = "was" if len(extras) == 1 else "were"
+    listed = ", ".join(repr(extra) for extra in extras)
+    exceptions = importlib.import_module("jsonschema.exceptions")
+    return exceptions.ValidationError(
+        f"Additional properties are not allowed ({listed} {verb} unexpected)",
+        validator="additionalProperties",
+        validator_value=False,
+        instance=instance,
+        schema=alone,
+        schema_path=("additionalProperties",),
+    )
 
 
 def _inline_refs(schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:

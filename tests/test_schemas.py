@@ -785,3 +785,26 @@ def test_tweet_counting_stays_cheap(message: str, said: str) -> None:
     started = time.perf_counter()
     assert _tweet_excess(message, 280) == said
     assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[endpoint.name for endpoint in ENDPOINTS])
+@pytest.mark.parametrize("extra", [{"zeta": 1}, {"zeta": 1, "alpha": None}, {"url": 5}])
+def test_refusals_are_found_as_jsonschema_finds_them(
+    validators: Validators, endpoint: Endpoint, extra: dict[str, Any]
+) -> None:
+    """The key-by-key shortcut (and the unknown keys it words itself) yields jsonschema's own
+    errors, in its order."""
+    body = example(endpoint.name)
+    body["request"]["push"][endpoint.node].update(extra)
+    with pytest.raises(BadRequest):
+        validators.validate(endpoint.name, body)
+    entry = validators._entries[endpoint.name]
+    assert entry.fast is not False
+
+    def described(errors: Any) -> list[tuple[Any, ...]]:
+        return [
+            (error.validator, list(error.absolute_path), error.message, error.validator_value)
+            for error in errors
+        ]
+
+    assert described(entry.fast.errors(body)) == described(entry.slow.iter_errors(body))
