@@ -12,7 +12,8 @@ identities do in between. Without a seed every run differs.
 
 An IdSource holds no random generator, only a 16-byte key and a counter: draw ``n`` is the
 BLAKE2b hash of ``n`` under that key. A ``random.Random`` weighs 2.5 KB, and the sandbox keeps
-one source per identity, up to 100,000 automatically registered ones.
+the state of every identity, up to 100,000 automatically registered ones: one int each, a
+whole source only for those used last.
 """
 
 from __future__ import annotations
@@ -97,6 +98,11 @@ def _key(material: str) -> bytes:
 
 _MS_BITS = 42  # a ms timestamp until 2109, in an IdSource's saved state
 
+# How many identities' sources a Fabricator keeps whole (key, keyed hashers, state), most
+# recently used first: an identity pushing again skips deriving its key. The others are kept
+# as one int each. A source weighs 1 to 2 KB (less than 2 MB in all).
+LIVE_SOURCES = 1024
+
 
 class IdSource:
     """One identity's source of ids. Seeded, it is reproducible and its clock is virtual.
@@ -104,12 +110,11 @@ class IdSource:
     ``secret`` (unseeded only) keys the source from ``"<secret>:<token>"`` instead of fresh
     random bytes: the same secret and token give the same draws, as a seed does, within one run.
 
-    With ``saved``, the source is a view of the state ``saved[token]`` holds (one int: draw
-    counter, clock and sequence) and writes it back at every draw: the :class:`Fabricator`
-    keeps an int per identity instead of a source.
+    ``state`` goes on from a source's :attr:`state` (draw counter, clock and sequence in one
+    int): the :class:`Fabricator` keeps that int, not the source, for identities not used lately.
     """
 
-    __slots__ = ("_counter", "_key", "_ms", "_saved", "_sequence", "_token", "_virtual", "worker")
+    __slots__ = ("_counter", "_hashers", "_key", "_ms", "_sequence", "_virtual", "worker")
 
     def __init__(
         self,
@@ -118,7 +123,7 @@ class IdSource:
         stream: str = "",
         *,
         secret: str | None = None,
-        saved: dict[str, int] | None = None,
+        state: int | None = None,
     ) -> None:
         if seed is not None:
             self._key = _key(f"{seed}:{token}{stream}")
@@ -126,11 +131,11 @@ class IdSource:
             self._key = _key(f"{secret}:{token}{stream}")
         else:
             self._key = os.urandom(16)
-        self._token = token
-        self._saved = None  # nothing to save while starting
+        # Keyed BLAKE2b states per digest size, the key block already absorbed: copying one
+        # is cheaper than keying a new hash at every draw.
+        self._hashers: dict[int, hashlib.blake2b] = {}
         self._virtual = seed is not None
         self.worker = twitter_worker(token)
-        state = saved.get(token) if saved is not None else None
         if state is None:
             self._counter = 0
             self._ms = VIRTUAL_START_MS if self._virtual else 0
@@ -141,24 +146,22 @@ class IdSource:
             self._sequence = state & 0xFFF
             self._ms = (state >> 12) & ((1 << _MS_BITS) - 1)
             self._counter = state >> (12 + _MS_BITS)
-        self._saved = saved
-        self._save()
 
-    def _save(self) -> None:
-        if self._saved is not None:
-            self._saved[self._token] = (
-                (self._counter << _MS_BITS | self._ms) << 12
-            ) | self._sequence
+    @property
+    def state(self) -> int:
+        """Draw counter, clock and sequence in one int, to go on from later."""
+        return ((self._counter << _MS_BITS | self._ms) << 12) | self._sequence
 
     def _bits(self, k: int) -> int:
         """``k`` (at most 512) random bits: the next draw of this source."""
         nbytes = (k + 7) >> 3
+        hasher = self._hashers.get(nbytes)
+        if hasher is None:
+            hasher = self._hashers[nbytes] = hashlib.blake2b(digest_size=nbytes, key=self._key)
         self._counter += 1
-        digest = hashlib.blake2b(
-            self._counter.to_bytes(8, "little"), digest_size=nbytes, key=self._key
-        ).digest()
-        self._save()
-        return int.from_bytes(digest, "big") >> (8 * nbytes - k)
+        draw = hasher.copy()
+        draw.update(self._counter.to_bytes(8, "little"))
+        return int.from_bytes(draw.digest(), "big") >> (8 * nbytes - k)
 
     def below(self, n: int) -> int:
         """Uniform in ``range(n)``: draws of ``n``'s bit length until one falls below ``n``."""
@@ -212,7 +215,6 @@ class IdSource:
             elif sequence == 0:
                 self._ms += 1
         self._sequence = sequence
-        self._save()
         return _snowflake(self._ms, self.worker, sequence)
 
     def user_snowflake(self) -> str:
@@ -223,15 +225,17 @@ class IdSource:
 
 
 class Fabricator:
-    """Hands out each identity's :class:`IdSource`: its state, one int, is kept per token from
-    its first use (a view on it is made per request)."""
+    """Hands out each identity's :class:`IdSource`, going on from its previous draws: the
+    sources of the :data:`LIVE_SOURCES` identities used last are kept, the others' state as
+    one int per token from its first use."""
 
-    __slots__ = ("_seed", "_states", "_users")
+    __slots__ = ("_live", "_seed", "_states", "_users")
 
     def __init__(self, seed: int | None) -> None:
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
         self._states: dict[str, int] = {}
+        self._live: dict[str, IdSource] = {}  # least recently used first
 
     @property
     def seed(self) -> int | None:
@@ -242,14 +246,28 @@ class Fabricator:
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
         self._states.clear()
+        self._live.clear()
 
     def ids(self, identity: Identity) -> IdSource:
-        """The identity's source, going on from its previous draws."""
-        return IdSource(identity.token, self._seed, secret=self._users.secret, saved=self._states)
+        """The identity's source, going on from its previous draws: for the request at hand, as
+        a later call for other identities may retire it (its draws after that are not kept)."""
+        token = identity.token
+        live = self._live
+        source = live.pop(token, None)
+        if source is None:
+            source = IdSource(
+                token, self._seed, secret=self._users.secret, state=self._states.pop(token, None)
+            )
+            if len(live) >= LIVE_SOURCES:
+                oldest = next(iter(live))
+                self._states[oldest] = live.pop(oldest).state
+        live[token] = source
+        return source
 
     def forget(self, token: str) -> None:
         """Drop a token's state, so memory stays bounded when identities come and go."""
         self._states.pop(token, None)
+        self._live.pop(token, None)
 
     def user_maker(self) -> UserMaker:
         """``make_user`` for the current seed, or without one for this run's secret: the same
