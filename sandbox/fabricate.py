@@ -25,6 +25,7 @@ import time
 import unicodedata
 import zlib
 from base64 import urlsafe_b64encode
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -235,7 +236,9 @@ class Fabricator:
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
         self._states: dict[str, int] = {}
-        self._live: dict[str, IdSource] = {}  # least recently used first
+        # Least recently used first; an OrderedDict, as a dict's oldest entry is slow to
+        # find once many have been removed from its front.
+        self._live: OrderedDict[str, IdSource] = OrderedDict()
 
     @property
     def seed(self) -> int | None:
@@ -253,15 +256,16 @@ class Fabricator:
         a later call for other identities may retire it (its draws after that are not kept)."""
         token = identity.token
         live = self._live
-        source = live.pop(token, None)
+        source = live.get(token)
         if source is None:
-            source = IdSource(
+            source = live[token] = IdSource(
                 token, self._seed, secret=self._users.secret, state=self._states.pop(token, None)
             )
-            if len(live) >= LIVE_SOURCES:
-                oldest = next(iter(live))
-                self._states[oldest] = live.pop(oldest).state
-        live[token] = source
+            if len(live) > LIVE_SOURCES:
+                retired, oldest = live.popitem(last=False)
+                self._states[retired] = oldest.state
+        else:
+            live.move_to_end(token)
         return source
 
     def forget(self, token: str) -> None:
