@@ -68,14 +68,21 @@ def _words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], .
 
 def slug(text: str, separator: str = "-") -> str:
     """ASCII lowercase words joined by ``separator``, as Pinterest board URLs and handles use."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = (
+        text
+        if text.isascii()  # most names: no accent to take off
+        else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    )
     return _SLUG_JUNK.sub(separator, ascii_text.lower()).strip(separator)
 
 
 def segment(text: object) -> str:
     """One URL path segment: ids and handles come from requests and registrations, so a
     location stays a URL (no spaces, no extra slashes) whatever they hold."""
-    return quote(str(text), safe="")
+    value = str(text)
+    if value.isascii() and value.isalnum():  # most ids and handles: nothing to quote
+        return value
+    return quote(value, safe="")
 
 
 def _snowflake(ms: int, worker: int, sequence: int) -> str:
