@@ -160,28 +160,36 @@ class IdSource:
         """Draw counter, clock and sequence in one int, to go on from later."""
         return ((self._counter << _MS_BITS | self._ms) << 12) | self._sequence
 
-    def _bits(self, k: int) -> int:
-        """``k`` (at most 512) random bits: the next draw of this source."""
-        nbytes = (k + 7) >> 3
+    def _bytes(self, nbytes: int) -> bytes:
+        """``nbytes`` (at most 64) random bytes: the next draw of this source."""
         hasher = self._hashers.get(nbytes)
         if hasher is None:
             hasher = self._hashers[nbytes] = hashlib.blake2b(digest_size=nbytes, key=self._key)
         self._counter += 1
         draw = hasher.copy()
         draw.update(self._counter.to_bytes(8, "little"))
-        return int.from_bytes(draw.digest(), "big") >> (8 * nbytes - k)
+        return draw.digest()
+
+    def _bits(self, k: int) -> int:
+        """``k`` (at most 512) random bits: the first ``k`` bits of the next draw."""
+        nbytes = (k + 7) >> 3
+        return int.from_bytes(self._bytes(nbytes)) >> (8 * nbytes - k)
 
     def below(self, n: int) -> int:
         """Uniform in ``range(n)``: draws of ``n``'s bit length until one falls below ``n``."""
+        # The loop of _bits, its sizes worked out once: this is the draw most ids make.
         k = n.bit_length()
+        nbytes = (k + 7) >> 3
+        shift = 8 * nbytes - k
         while True:
-            value = self._bits(k)
+            value = int.from_bytes(self._bytes(nbytes)) >> shift
             if value < n:
                 return value
 
     def digits(self, n: int) -> str:
         """``n`` decimal digits, no leading zero (the networks' numeric ids)."""
-        return str(_POW10[n - 1] + self.below(_POW10[n] - _POW10[n - 1]))
+        low = _POW10[n - 1]
+        return str(low + self.below(9 * low))
 
     def hex_digits(self, n: int) -> str:
         """``n`` uppercase hexadecimal digits (a YouTube playlist item's suffix)."""
@@ -203,8 +211,7 @@ class IdSource:
         8 bytes give a video id (11 characters), 16 a channel id body (22), 24 a playlist id
         body (32); the last character then carries only the bits YouTube's do.
         """
-        data = self._bits(nbytes * 8).to_bytes(nbytes, "big")
-        return urlsafe_b64encode(data).rstrip(b"=").decode()
+        return urlsafe_b64encode(self._bytes(nbytes)).rstrip(b"=").decode()
 
     def snowflake(self) -> str:
         """A 19-digit Twitter id, strictly greater than this identity's previous one.
