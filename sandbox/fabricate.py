@@ -28,7 +28,7 @@ from base64 import urlsafe_b64encode
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -302,7 +302,15 @@ class UserMaker:
     secret: str
 
     def __call__(self, provider: str, token: str) -> dict[str, Any]:
-        return _make_user(provider, IdSource(token, self.seed, ":user", secret=self.secret))
+        return dict(_made_user(self.seed, self.secret, provider, token))
+
+
+@lru_cache(maxsize=LIVE_SOURCES)
+def _made_user(seed: int | None, secret: str, provider: str, token: str) -> dict[str, Any]:
+    """An identity's user is read at most pushes and made again at each read (see Identity):
+    the users made last are kept, as making one takes several draws (UserMaker hands out
+    copies, so no caller changes a kept one)."""
+    return _make_user(provider, IdSource(token, seed, ":user", secret=secret))
 
 
 @dataclass(slots=True)
