@@ -105,6 +105,7 @@ def _key(material: str) -> bytes:
 
 
 _MS_BITS = 42  # a ms timestamp until 2109, in an IdSource's saved state
+_MS_MASK = (1 << _MS_BITS) - 1
 
 # How many identities' sources a Fabricator keeps whole (key, keyed hashers, state), most
 # recently used first: an identity pushing again skips deriving its key. The others are kept
@@ -152,7 +153,7 @@ class IdSource:
             self._sequence = 0 if self._virtual else self._bits(12)
         else:
             self._sequence = state & 0xFFF
-            self._ms = (state >> 12) & ((1 << _MS_BITS) - 1)
+            self._ms = (state >> 12) & _MS_MASK
             self._counter = state >> (12 + _MS_BITS)
 
     @property
@@ -193,7 +194,7 @@ class IdSource:
 
     def hex_digits(self, n: int) -> str:
         """``n`` uppercase hexadecimal digits (a YouTube playlist item's suffix)."""
-        return f"{self._bits(4 * n):0{n}X}"
+        return self._bytes((n + 1) >> 1).hex()[:n].upper()  # the first 4n bits
 
     def alphabet(self, n: int, chars: str) -> str:
         """``n`` characters drawn from ``chars`` (one draw: ``n`` digits in base ``len(chars)``)."""
