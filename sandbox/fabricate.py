@@ -140,8 +140,8 @@ class IdSource:
             self._key = _key(f"{secret}:{token}{stream}")
         else:
             self._key = os.urandom(16)
-        # Keyed BLAKE2b states per digest size, the key block already absorbed: copying one
-        # is cheaper than keying a new hash at every draw.
+        # A keyed BLAKE2b per digest size, nothing hashed yet: a draw copies one, cheaper than
+        # keying a new hash each time.
         self._hashers: dict[int, hashlib.blake2b] = {}
         self._virtual = seed is not None
         self.worker = twitter_worker(token)
@@ -243,7 +243,7 @@ class IdSource:
 class Fabricator:
     """Hands out each identity's :class:`IdSource`, going on from its previous draws: the
     sources of the :data:`LIVE_SOURCES` identities used last are kept, the others' state as
-    one int per token from its first use."""
+    one int per token."""
 
     __slots__ = ("_live", "_seed", "_states", "_users")
 
