@@ -12,7 +12,8 @@ identities do in between. Without a seed every run differs.
 
 An IdSource holds no random generator, only a 16-byte key and a counter: draw ``n`` is the
 BLAKE2b hash of ``n`` under that key. A ``random.Random`` weighs 2.5 KB, and the sandbox keeps
-one source per identity, up to 100,000 automatically registered ones.
+the state of every identity, up to 100,000 automatically registered ones: one int each, a
+whole source only for those used last.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import time
 import unicodedata
 import zlib
 from base64 import urlsafe_b64encode
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -66,14 +68,21 @@ def _words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], .
 
 def slug(text: str, separator: str = "-") -> str:
     """ASCII lowercase words joined by ``separator``, as Pinterest board URLs and handles use."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = (
+        text
+        if text.isascii()  # most names: no accent to take off
+        else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    )
     return _SLUG_JUNK.sub(separator, ascii_text.lower()).strip(separator)
 
 
 def segment(text: object) -> str:
     """One URL path segment: ids and handles come from requests and registrations, so a
     location stays a URL (no spaces, no extra slashes) whatever they hold."""
-    return quote(str(text), safe="")
+    value = str(text)
+    if value.isascii() and value.isalnum():  # most ids and handles: nothing to quote
+        return value
+    return quote(value, safe="")
 
 
 def _snowflake(ms: int, worker: int, sequence: int) -> str:
@@ -96,6 +105,12 @@ def _key(material: str) -> bytes:
 
 
 _MS_BITS = 42  # a ms timestamp until 2109, in an IdSource's saved state
+_MS_MASK = (1 << _MS_BITS) - 1
+
+# How many identities' sources a Fabricator keeps whole (key, keyed hashers, state), most
+# recently used first: an identity pushing again skips deriving its key. The others are kept
+# as one int each. A source weighs 1 to 2 KB (less than 2 MB in all).
+LIVE_SOURCES = 1024
 
 
 class IdSource:
@@ -104,12 +119,11 @@ class IdSource:
     ``secret`` (unseeded only) keys the source from ``"<secret>:<token>"`` instead of fresh
     random bytes: the same secret and token give the same draws, as a seed does, within one run.
 
-    With ``saved``, the source is a view of the state ``saved[token]`` holds (one int: draw
-    counter, clock and sequence) and writes it back at every draw: the :class:`Fabricator`
-    keeps an int per identity instead of a source.
+    ``state`` goes on from a source's :attr:`state` (draw counter, clock and sequence in one
+    int): the :class:`Fabricator` keeps that int, not the source, for identities not used lately.
     """
 
-    __slots__ = ("_counter", "_key", "_ms", "_saved", "_sequence", "_token", "_virtual", "worker")
+    __slots__ = ("_counter", "_hashers", "_key", "_ms", "_sequence", "_virtual", "worker")
 
     def __init__(
         self,
@@ -118,7 +132,7 @@ class IdSource:
         stream: str = "",
         *,
         secret: str | None = None,
-        saved: dict[str, int] | None = None,
+        state: int | None = None,
     ) -> None:
         if seed is not None:
             self._key = _key(f"{seed}:{token}{stream}")
@@ -126,11 +140,11 @@ class IdSource:
             self._key = _key(f"{secret}:{token}{stream}")
         else:
             self._key = os.urandom(16)
-        self._token = token
-        self._saved = None  # nothing to save while starting
+        # A keyed BLAKE2b per digest size, nothing hashed yet: a draw copies one, cheaper than
+        # keying a new hash each time.
+        self._hashers: dict[int, hashlib.blake2b] = {}
         self._virtual = seed is not None
         self.worker = twitter_worker(token)
-        state = saved.get(token) if saved is not None else None
         if state is None:
             self._counter = 0
             self._ms = VIRTUAL_START_MS if self._virtual else 0
@@ -139,42 +153,48 @@ class IdSource:
             self._sequence = 0 if self._virtual else self._bits(12)
         else:
             self._sequence = state & 0xFFF
-            self._ms = (state >> 12) & ((1 << _MS_BITS) - 1)
+            self._ms = (state >> 12) & _MS_MASK
             self._counter = state >> (12 + _MS_BITS)
-        self._saved = saved
-        self._save()
 
-    def _save(self) -> None:
-        if self._saved is not None:
-            self._saved[self._token] = (
-                (self._counter << _MS_BITS | self._ms) << 12
-            ) | self._sequence
+    @property
+    def state(self) -> int:
+        """Draw counter, clock and sequence in one int, to go on from later."""
+        return ((self._counter << _MS_BITS | self._ms) << 12) | self._sequence
+
+    def _bytes(self, nbytes: int) -> bytes:
+        """``nbytes`` (at most 64) random bytes: the next draw of this source."""
+        hasher = self._hashers.get(nbytes)
+        if hasher is None:
+            hasher = self._hashers[nbytes] = hashlib.blake2b(digest_size=nbytes, key=self._key)
+        self._counter += 1
+        draw = hasher.copy()
+        draw.update(self._counter.to_bytes(8, "little"))
+        return draw.digest()
 
     def _bits(self, k: int) -> int:
-        """``k`` (at most 512) random bits: the next draw of this source."""
+        """``k`` (at most 512) random bits: the first ``k`` bits of the next draw."""
         nbytes = (k + 7) >> 3
-        self._counter += 1
-        digest = hashlib.blake2b(
-            self._counter.to_bytes(8, "little"), digest_size=nbytes, key=self._key
-        ).digest()
-        self._save()
-        return int.from_bytes(digest, "big") >> (8 * nbytes - k)
+        return int.from_bytes(self._bytes(nbytes)) >> (8 * nbytes - k)
 
     def below(self, n: int) -> int:
         """Uniform in ``range(n)``: draws of ``n``'s bit length until one falls below ``n``."""
+        # The loop of _bits, its sizes worked out once: this is the draw most ids make.
         k = n.bit_length()
+        nbytes = (k + 7) >> 3
+        shift = 8 * nbytes - k
         while True:
-            value = self._bits(k)
+            value = int.from_bytes(self._bytes(nbytes)) >> shift
             if value < n:
                 return value
 
     def digits(self, n: int) -> str:
         """``n`` decimal digits, no leading zero (the networks' numeric ids)."""
-        return str(_POW10[n - 1] + self.below(_POW10[n] - _POW10[n - 1]))
+        low = _POW10[n - 1]
+        return str(low + self.below(9 * low))
 
     def hex_digits(self, n: int) -> str:
         """``n`` uppercase hexadecimal digits (a YouTube playlist item's suffix)."""
-        return f"{self._bits(4 * n):0{n}X}"
+        return self._bytes((n + 1) >> 1).hex()[:n].upper()  # the first 4n bits
 
     def alphabet(self, n: int, chars: str) -> str:
         """``n`` characters drawn from ``chars`` (one draw: ``n`` digits in base ``len(chars)``)."""
@@ -192,8 +212,7 @@ class IdSource:
         8 bytes give a video id (11 characters), 16 a channel id body (22), 24 a playlist id
         body (32); the last character then carries only the bits YouTube's do.
         """
-        data = self._bits(nbytes * 8).to_bytes(nbytes, "big")
-        return urlsafe_b64encode(data).rstrip(b"=").decode()
+        return urlsafe_b64encode(self._bytes(nbytes)).rstrip(b"=").decode()
 
     def snowflake(self) -> str:
         """A 19-digit Twitter id, strictly greater than this identity's previous one.
@@ -212,7 +231,6 @@ class IdSource:
             elif sequence == 0:
                 self._ms += 1
         self._sequence = sequence
-        self._save()
         return _snowflake(self._ms, self.worker, sequence)
 
     def user_snowflake(self) -> str:
@@ -223,15 +241,19 @@ class IdSource:
 
 
 class Fabricator:
-    """Hands out each identity's :class:`IdSource`: its state, one int, is kept per token from
-    its first use (a view on it is made per request)."""
+    """Hands out each identity's :class:`IdSource`, going on from its previous draws: the
+    sources of the :data:`LIVE_SOURCES` identities used last are kept, the others' state as
+    one int per token."""
 
-    __slots__ = ("_seed", "_states", "_users")
+    __slots__ = ("_live", "_seed", "_states", "_users")
 
     def __init__(self, seed: int | None) -> None:
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
         self._states: dict[str, int] = {}
+        # Least recently used first; an OrderedDict, as a dict's oldest entry is slow to
+        # find once many have been removed from its front.
+        self._live: OrderedDict[str, IdSource] = OrderedDict()
 
     @property
     def seed(self) -> int | None:
@@ -242,14 +264,29 @@ class Fabricator:
         self._seed = seed
         self._users = UserMaker(seed, os.urandom(8).hex())
         self._states.clear()
+        self._live.clear()
 
     def ids(self, identity: Identity) -> IdSource:
-        """The identity's source, going on from its previous draws."""
-        return IdSource(identity.token, self._seed, secret=self._users.secret, saved=self._states)
+        """The identity's source, going on from its previous draws: for the request at hand, as
+        a later call for other identities may retire it (its draws after that are not kept)."""
+        token = identity.token
+        live = self._live
+        source = live.get(token)
+        if source is None:
+            source = live[token] = IdSource(
+                token, self._seed, secret=self._users.secret, state=self._states.pop(token, None)
+            )
+            if len(live) > LIVE_SOURCES:
+                retired, oldest = live.popitem(last=False)
+                self._states[retired] = oldest.state
+        else:
+            live.move_to_end(token)
+        return source
 
     def forget(self, token: str) -> None:
         """Drop a token's state, so memory stays bounded when identities come and go."""
         self._states.pop(token, None)
+        self._live.pop(token, None)
 
     def user_maker(self) -> UserMaker:
         """``make_user`` for the current seed, or without one for this run's secret: the same
@@ -266,7 +303,15 @@ class UserMaker:
     secret: str
 
     def __call__(self, provider: str, token: str) -> dict[str, Any]:
-        return _make_user(provider, IdSource(token, self.seed, ":user", secret=self.secret))
+        return dict(_made_user(self.seed, self.secret, provider, token))
+
+
+@lru_cache(maxsize=LIVE_SOURCES)
+def _made_user(seed: int | None, secret: str, provider: str, token: str) -> dict[str, Any]:
+    """An identity's user is read at most pushes and made again at each read (see Identity):
+    the users made last are kept, as making one takes several draws (UserMaker hands out
+    copies, so no caller changes a kept one)."""
+    return _make_user(provider, IdSource(token, seed, ":user", secret=secret))
 
 
 @dataclass(slots=True)

@@ -422,6 +422,18 @@ def test_ids_go_on_per_token_and_are_forgettable() -> None:
     assert fabricate.twitter_post(push(fab, TWITTER_B, {"message": "m"})) != other
 
 
+def test_a_retired_source_goes_on_where_it_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past LIVE_SOURCES identities, the source used least recently is kept as its state only:
+    taken up again, it goes on as if it had stayed."""
+    expected = run(Fabricator(42), TWITTER, n=10)
+    monkeypatch.setattr(fabricate, "LIVE_SOURCES", 1)
+    fab = Fabricator(42)
+    first = run(fab, TWITTER)
+    fabricate.twitter_post(push(fab, TWITTER_B, {"message": "noise"}))
+    assert TWITTER.token in fab._states  # retired
+    assert first + run(fab, TWITTER) == expected
+
+
 def test_unseeded_ids_go_on_per_token() -> None:
     fab = Fabricator(None)
     posts = [fabricate.twitter_post(push(fab, TWITTER, {"message": "m"})) for _ in range(50)]

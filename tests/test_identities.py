@@ -48,6 +48,8 @@ def test_an_auto_identity_user_is_made_on_demand_and_stable() -> None:
     identity = store(fab).resolve(TOKEN, "twitter")
     assert identity._user is None  # not kept
     assert identity.user == identity.user == make_user("twitter", TOKEN, 5)
+    identity.user["name"] = "Changed"  # a copy: the user kept for the next read is as made
+    assert identity.user == make_user("twitter", TOKEN, 5)
     fab.reseed(6)  # an identity registered before keeps its user
     assert identity.user == make_user("twitter", TOKEN, 5)
     assert store(fab).resolve(TOKEN, "twitter").user == make_user("twitter", TOKEN, 6)
