@@ -82,10 +82,10 @@ class Job:
     created: float = field(default_factory=time.time)
     finished: float | None = None
     deliveries: list[Delivery] = field(default_factory=list)
+    # The loop timer that moves the job on while it processes, then the task delivering its
+    # callback; each dropped when done, as the queue keeps up to the journal size of jobs.
+    timer: asyncio.TimerHandle | None = None
     task: asyncio.Task[None] | None = None
-    # Made when the task first waits, dropped when it ends: an Event weighs ~700 bytes and
-    # the queue keeps up to the journal size of jobs.
-    finish_now: asyncio.Event | None = None
     body: bytes | None = None  # the final envelope, fixed when processing ends
 
     @property
@@ -132,7 +132,9 @@ OutboundFaults = Callable[[Job], Fault | None]
 
 
 class JobQueue:
-    """Jobs by id, bounded (finished jobs forgotten oldest first), each run by its own task."""
+    """Jobs by id, bounded (finished jobs forgotten oldest first). Processing runs on loop
+    timers, not a task per job (cheaper at hundreds of videos a second); a task is made only
+    to deliver a callback."""
 
     def __init__(
         self,
@@ -152,9 +154,9 @@ class JobQueue:
         self._by_video: dict[str, Job] = {}
         self._next = 1
         self._session: aiohttp.ClientSession | None = None
-        # Every running task, also of jobs forgotten by the bound or by reset: held strongly
-        # (the loop keeps only weak references) and cancelled by close().
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Every delivery task with its job, also of jobs forgotten by the bound or by reset:
+        # held strongly (the loop keeps only weak references) and cancelled by close().
+        self._tasks: dict[asyncio.Task[None], Job] = {}
 
     def start(
         self,
@@ -184,9 +186,9 @@ class JobQueue:
         self._jobs[job.id] = job
         self._by_video[job.video_id] = job
         self._forget_oldest_finished()
-        job.task = asyncio.get_running_loop().create_task(self._run(job))
-        self._tasks.add(job.task)
-        job.task.add_done_callback(self._tasks.discard)
+        job.timer = asyncio.get_running_loop().call_later(
+            self.processing_time / 2, self._process, job
+        )
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -203,27 +205,22 @@ class JobQueue:
         the job's task), so tests never sleep, even on the test's own event loop."""
         woken = []
         for job in jobs:
-            if not job.done:
-                self._complete(job)
-                if job.finish_now is not None:
-                    job.finish_now.set()
+            if job.timer is not None:  # still processing: close and reset stop the others
+                job.timer.cancel()
+                self._end(job)
                 woken.append(job)
         return woken
 
     async def close(self) -> None:
-        """Cancel every job task and close the client: nothing outlives the server."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every timer and task and close the client: nothing outlives the server."""
+        await asyncio.gather(*self._cancel(), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     def reset(self) -> None:
         """Forget every job; running ones are cancelled (their callbacks never go out)."""
-        for task in self._tasks:
-            task.cancel()
+        self._cancel()
         self._jobs.clear()
         self._by_video.clear()
         self._next = 1
@@ -237,36 +234,44 @@ class JobQueue:
             if self._by_video.get(oldest.video_id) is oldest:
                 del self._by_video[oldest.video_id]
 
-    async def _run(self, job: Job) -> None:
-        half = self.processing_time / 2
-        await self._wait(job, half)
-        if not job.done:
-            job.state = "processing"
-            job.data = {**job.data, "processing_status": "processing"}
-            await self._wait(job, self.processing_time - half)
-        self._complete(job)
-        job.finish_now = None
-        if job.callback_url is not None:
-            await self._deliver(job)
+    def _cancel(self) -> list[asyncio.Task[None]]:
+        """Stop every job: the timers of those processing (never forgotten, as unfinished) and
+        the delivery tasks, which are returned."""
+        for job in self._jobs.values():
+            if job.timer is not None:
+                job.timer.cancel()
+                job.timer = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        return tasks
 
-    @staticmethod
-    def _complete(job: Job) -> None:
-        """The final state, data and envelope; once (by the task or by ``finish``)."""
-        if job.done:
-            return
+    def _process(self, job: Job) -> None:
+        """Half the processing time is up: queued -> processing, then the rest of the time."""
+        job.state = "processing"
+        job.data = {**job.data, "processing_status": "processing"}
+        rest = self.processing_time - self.processing_time / 2
+        if rest > 0:
+            job.timer = asyncio.get_running_loop().call_later(rest, self._end, job)
+        else:
+            self._end(job)
+
+    def _end(self, job: Job) -> None:
+        """Processing is over (its time is up, or ``finish``): the final state, then a task
+        for the callback, if any."""
+        job.timer = None
         job.state = "failed" if job.failure is not None else "succeeded"
         job.data = {**job.data, "processing_status": job.state}
         job.finished = time.time()
         job.final_envelope()
+        if job.callback_url is not None:
+            job.task = asyncio.get_running_loop().create_task(self._deliver(job))
+            self._tasks[job.task] = job
+            job.task.add_done_callback(self._delivered)
 
-    @staticmethod
-    async def _wait(job: Job, seconds: float) -> None:
-        """Sleep ``seconds``, or less if ``finish`` ends the job (it completes it first)."""
-        if seconds > 0 and not job.done:
-            if job.finish_now is None:
-                job.finish_now = asyncio.Event()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(job.finish_now.wait(), seconds)
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        """Drop the ended (or cancelled) task: a finished job keeps none."""
+        self._tasks.pop(task).task = None
 
     async def _deliver(self, job: Job) -> None:
         """POST the result; retry with doubling back-off when the receiver fails or times out."""

@@ -396,9 +396,8 @@ async def test_delivery_gives_up_after_the_configured_tries(
     receiver.fail_first = 10
     await post_video(client, receiver.url)
     await receiver.wait(2)
-    job_task = client.app[SANDBOX].jobs.all()[0].task
-    assert job_task is not None
-    await eventually(job_task.done, what="the job's task to end")
+    ended = client.app[SANDBOX].jobs.all()[0]
+    await eventually(lambda: ended.task is None, what="the job's task to end")  # dropped when done
     assert len(receiver.received) == 2
     (job,) = await list_jobs(client)
     assert [d["status"] for d in job["deliveries"]] == [500, 500]
@@ -574,6 +573,28 @@ async def test_reset_cancels_the_jobs_and_their_callbacks(
     assert receiver.received == []
     response, _ = await post_video(client, None)
     assert response.headers["X-Sandbox-Job"] == "job-1"
+
+
+async def test_a_finished_job_keeps_no_timer_nor_task_and_close_stops_the_others(
+    make_client: MakeClient, receiver: Receiver
+) -> None:
+    """Up to journal_size jobs are kept, so a finished one holds no loop timer nor task once
+    its callback is out; close() cancels the timers of those still processing."""
+    client = await make_client(processing_time=NEVER)
+    await post_video(client, receiver.url)
+    await post_video(client, None)
+    queue = client.app[SANDBOX].jobs
+    first, second = queue.all()
+    assert first.timer is not None and first.task is None  # no task while processing
+    assert queue.finish([first]) == [first]
+    assert (first.state, first.timer) == ("succeeded", None) and first.task is not None
+    await receiver.wait(1)
+    await eventually(lambda: first.task is None, what="the delivery task to be dropped")
+    timer = second.timer
+    assert timer is not None
+    await queue.close()
+    assert timer.cancelled() and second.timer is None and second.state == "queued"
+    assert queue.finish([second]) == []  # closed: nothing left to finish
 
 
 async def test_finished_jobs_are_forgotten_oldest_first(make_client: MakeClient) -> None:
