@@ -36,7 +36,7 @@ class Settings:
     allow_unknown_keys: bool = False
     deprecated: str = "allow"
     max_body: int = MIB
-    max_auto_identities: int = 100_000
+    max_auto_identities: int = 10_000
     log_level: str = "info"
     quiet: bool = False
     faults: tuple[Path, ...] = ()

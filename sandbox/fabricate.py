@@ -12,7 +12,7 @@ identities do in between. Without a seed every run differs.
 
 An IdSource holds no random generator, only a 16-byte key and a counter: draw ``n`` is the
 BLAKE2b hash of ``n`` under that key. A ``random.Random`` weighs 2.5 KB, and the sandbox keeps
-the state of every identity, up to 100,000 automatically registered ones: one int each, a
+the state of every identity, up to 10,000 automatically registered ones by default: one int each, a
 whole source only for those used last.
 """
 

@@ -46,9 +46,9 @@ class Identity:
     """A connected social account. ``user`` holds ``id``, ``name`` and, where the network has
     one, ``screen_name``; each target is a dict with at least ``id`` and ``name``.
 
-    Compact, as up to 100,000 automatically registered ones are kept: their target lists are
-    made on first use, and their user is made again from ``user_maker`` (deterministic for a
-    token) each time it is read rather than kept.
+    Compact, as up to 10,000 automatically registered ones are kept by default: their target
+    lists are made on first use, and their user is made again from ``user_maker``
+    (deterministic for a token) each time it is read rather than kept.
     """
 
     __slots__ = (

@@ -1,6 +1,6 @@
 -- Memory fill: valid pushes over every resource until LIMIT responses, then stop.
 -- Three requests in four use a token never seen before (the sandbox registers each one on
--- first use and forgets the oldest past --max-auto-identities, 100,000 by default), so
+-- first use and forgets the oldest past --max-auto-identities, 10,000 by default), so
 -- 200,000 requests fill that bound and churn through it; the fourth uses the resource's
 -- built-in identity, whose boards and playlists grow with every pinterest/board.json and
 -- youtube/playlist.json push.
