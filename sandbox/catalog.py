@@ -8,7 +8,7 @@ the schema file (``schemas/<name>.json``), the example body
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sandbox import fabricate
 from sandbox.fabricate import ResultFactory
@@ -39,10 +39,10 @@ class Endpoint:
     creates: str | None = None
     deprecated: bool = False
     asynchronous: bool = False
+    provider: str = field(init=False)  # the name's first part, read by every push
 
-    @property
-    def provider(self) -> str:
-        return self.name.split(".", 1)[0]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provider", self.name.split(".", 1)[0])
 
     @property
     def route(self) -> str:
