@@ -40,7 +40,10 @@ class Unsupported(Exception):
 def compile_check(schema: Mapping[str, Any]) -> Check:
     """One function for ``schema`` (its local ``#/$defs/...`` references followed)."""
     writer = _Writer(schema)
-    writer.function("check", schema)
+    try:
+        writer.function("check", schema)
+    except (re.error, ValueError, TypeError) as error:  # a malformed keyword value
+        raise Unsupported(f"cannot compile: {error}") from None
     namespace: dict[str, Any] = {**writer.constants, "_absent": object()}
     exec("\n".join(writer.lines), namespace)  # our own generated source
     check: Check = namespace["check"]

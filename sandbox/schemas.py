@@ -220,16 +220,9 @@ def _compile(
                 raise SettingsError(f"{path}: x-tweet-length of {key} must be an integer")
             tweets.append((key, tweet))
     try:
-        valid = compile_check(schema)
-    except Unsupported:  # a keyword this compiler leaves to fastjsonschema
-        try:
-            valid = _valid_by(
-                fastjsonschema.compile(
-                    schema, use_default=False, use_formats=False, detailed_exceptions=False
-                )
-            )
-        except fastjsonschema.JsonSchemaDefinitionException as exc:
-            raise SettingsError(f"the schema file {path} is not a usable schema: {exc}") from None
+        valid = _fast(schema)
+    except fastjsonschema.JsonSchemaDefinitionException as exc:
+        raise SettingsError(f"the schema file {path} is not a usable schema: {exc}") from None
     return _Entry(name, node, schema, valid, tuple(images), tuple(tweets))
 
 
@@ -506,9 +499,9 @@ class _FastErrors:
 
     slow: Any
     node_path: tuple[str, str, str]
-    envelope: Callable[[object], object]
-    steps: tuple[tuple[Any, Callable[[object], object] | None], ...]
-    keys: dict[str, tuple[Any, Callable[[object], object]]]
+    envelope: Callable[[object], bool]
+    steps: tuple[tuple[Any, Callable[[object], bool] | None], ...]
+    keys: dict[str, tuple[Any, Callable[[object], bool]]]
 
     @classmethod
     def build(cls, entry: _Entry, schema: dict[str, Any]) -> _FastErrors | bool:
@@ -526,7 +519,7 @@ class _FastErrors:
         shell = copy.deepcopy(schema)
         shell["properties"]["request"]["properties"]["push"]["properties"][entry.node] = True
         properties = node_schema.get("properties", {})
-        steps: list[tuple[Any, Callable[[object], object] | None]] = []
+        steps: list[tuple[Any, Callable[[object], bool] | None]] = []
         for keyword, value in node_schema.items():
             if keyword == "properties":
                 steps.append((value, None))  # checked key by key
@@ -542,13 +535,13 @@ class _FastErrors:
         return cls(entry.slow, node_path, _fast(shell), tuple(steps), keys)
 
     def errors(self, body: object) -> Iterator[_ValidationError]:
-        if not _passes(self.envelope, body):
+        if not self.envelope(body):
             yield from self.slow.iter_errors(body)
             return
         instance = cast("dict[str, Any]", body)["request"]["push"][self.node_path[2]]
         for alone, check in self.steps:
             if check is not None:
-                if not _passes(check, instance):
+                if not check(instance):
                     unexpected = _unexpected_keys(alone, instance)
                     if unexpected is not None:
                         yield from self._located((unexpected,))
@@ -558,7 +551,7 @@ class _FastErrors:
                 for key in alone:
                     if key in instance:
                         sub, check_key = self.keys[key]
-                        if not _passes(check_key, instance[key]):
+                        if not check_key(instance[key]):
                             yield from self._located(self.slow.descend(instance[key], sub, key))
 
     def _located(self, errors: Iterable[_ValidationError]) -> Iterator[_ValidationError]:
@@ -641,11 +634,16 @@ def _local_refs(schema: object) -> bool:
     return True
 
 
-def _fast(schema: dict[str, Any]) -> Callable[[object], object]:
-    check: Callable[[object], object] = fastjsonschema.compile(
-        schema, use_default=False, use_formats=False, detailed_exceptions=False
-    )
-    return check
+def _fast(schema: dict[str, Any]) -> Callable[[object], bool]:
+    """Whether a value is valid: compiled by :mod:`sandbox.checks`, else by fastjsonschema."""
+    try:
+        return compile_check(schema)
+    except Unsupported:
+        return _valid_by(
+            fastjsonschema.compile(
+                schema, use_default=False, use_formats=False, detailed_exceptions=False
+            )
+        )
 
 
 def _passes(check: Callable[[object], object], value: object) -> bool:
