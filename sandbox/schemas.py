@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import fastjsonschema
-
 from sandbox.checks import Unsupported, compile_check
 from sandbox.datafiles import data_path
 from sandbox.errors import BadRequest, SettingsError
@@ -221,13 +219,9 @@ def _compile(
             tweets.append((key, tweet))
     try:
         valid = _fast(schema)
-    except fastjsonschema.JsonSchemaDefinitionException as exc:
+    except ValueError as exc:
         raise SettingsError(f"the schema file {path} is not a usable schema: {exc}") from None
     return _Entry(name, node, schema, valid, tuple(images), tuple(tweets))
-
-
-def _valid_by(check: Callable[[object], object]) -> Callable[[object], bool]:
-    return functools.partial(_passes, check)
 
 
 def _custom(root: Mapping[str, Any], sub: object, keyword: str) -> object:
@@ -635,23 +629,28 @@ def _local_refs(schema: object) -> bool:
 
 
 def _fast(schema: dict[str, Any]) -> Callable[[object], bool]:
-    """Whether a value is valid: compiled by :mod:`sandbox.checks`, else by fastjsonschema."""
+    """Whether a value is valid: compiled by :mod:`sandbox.checks`, else by fastjsonschema
+    (imported only then: the schemas shipped need it not). ValueError for a schema that
+    fastjsonschema cannot use either."""
     try:
         return compile_check(schema)
     except Unsupported:
-        return _valid_by(
-            fastjsonschema.compile(
-                schema, use_default=False, use_formats=False, detailed_exceptions=False
-            )
-        )
-
-
-def _passes(check: Callable[[object], object], value: object) -> bool:
+        pass
+    fastjsonschema = importlib.import_module("fastjsonschema")
     try:
-        check(value)
-    except fastjsonschema.JsonSchemaValueException:
-        return False
-    return True
+        check = fastjsonschema.compile(schema, use_default=False, use_formats=False)
+    except (fastjsonschema.JsonSchemaDefinitionException, LookupError, TypeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None  # its KeyError on odd types
+    refused = fastjsonschema.JsonSchemaValueException
+
+    def valid(value: object) -> bool:
+        try:
+            check(value)
+        except refused:
+            return False
+        return True
+
+    return valid
 
 
 def _envelope_message(

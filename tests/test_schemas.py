@@ -707,6 +707,22 @@ def test_load_from_another_directory(tmp_path: Path) -> None:
     )
 
 
+def test_a_keyword_the_compiled_checks_lack_is_checked_by_fastjsonschema(tmp_path: Path) -> None:
+    (tmp_path / "_defs.json").write_text((ROOT / "schemas" / "_defs.json").read_text())
+    schema = raw_schema("youtube.playlist")
+    node = schema["properties"]["request"]["properties"]["push"]["properties"]["playlist"]
+    node["properties"]["title"]["not"] = {"const": "forbidden"}
+    (tmp_path / "youtube.playlist.json").write_text(json.dumps(schema))
+    loaded = Validators.load(["youtube.playlist"], directory=tmp_path)
+    loaded.validate("youtube.playlist", changed("youtube.playlist", title="allowed"))
+    with pytest.raises(BadRequest):
+        loaded.validate("youtube.playlist", changed("youtube.playlist", title="forbidden"))
+    node["properties"]["title"]["not"] = {"type": "no-such-type"}
+    (tmp_path / "youtube.playlist.json").write_text(json.dumps(schema))
+    with pytest.raises(SettingsError, match=r"youtube\.playlist\.json is not a usable schema"):
+        Validators.load(["youtube.playlist"], directory=tmp_path)
+
+
 def test_validators_do_not_change_the_body(validators: Validators) -> None:
     body = example("youtube.playlist")
     del body["request"]["push"]["playlist"]["privacy"]
