@@ -440,6 +440,7 @@ class Config:
     sandbox_args: tuple[str, ...]
     retries: int = 1
     retry_pause: float = 5.0
+    fixture_tests: int = 30
 
 
 # A load run counts when the server had this much of its core: it was then the bottleneck, as
@@ -860,6 +861,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cold-runs", type=int, default=10, help="cold starts per server")
     parser.add_argument(
+        "--fixture-tests",
+        type=int,
+        default=30,
+        help="tests per pytest fixture, whose median after the first is its cost",
+    )
+    parser.add_argument(
         "--memory-requests", type=int, default=200_000, help="requests of the memory fill"
     )
     parser.add_argument(
@@ -951,6 +958,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios=frozenset(options.only or SCENARIOS),
         sandbox_args=tuple(options.sandbox_arg),
         retries=max(0, options.retries),
+        fixture_tests=max(2, options.fixture_tests),
     )
     kinds = (
         ServerKind("ceiling", ceiling_command()),
@@ -1028,7 +1036,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results=results,
             )
     if "fixtures" in config.scenarios:
-        results.fixtures = fixture_costs(config.rounds)
+        results.fixtures = fixture_costs(config.fixture_tests)
     table = rows(results)
     print_table(table, results)
     write_results(results, table, output)
