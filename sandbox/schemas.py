@@ -477,6 +477,10 @@ def _explain(entry: _Entry, body: object, fallback: str) -> str:
 _ENVELOPE_KEYWORDS = frozenset({"type", "required", "properties", "additionalProperties"})
 _NODE_KEYWORDS = _ENVELOPE_KEYWORDS | {"anyOf", "oneOf", "allOf", "minProperties", "maxProperties"}
 _ANNOTATIONS = frozenset({"$schema", "$comment", "$defs", "title", "description", "default"})
+# A key's schema with only these (and annotations) is checked keyword by keyword directly.
+_FLAT_KEYWORDS = frozenset(
+    {"type", "minLength", "maxLength", "pattern", "enum", "minimum", "maximum"}
+)
 
 
 @dataclass(slots=True)
@@ -546,7 +550,39 @@ class _FastErrors:
                     if key in instance:
                         sub, check_key = self.keys[key]
                         if not check_key(instance[key]):
-                            yield from self._located(self.slow.descend(instance[key], sub, key))
+                            yield from self._located(self._key_errors(instance[key], sub, key))
+
+    def _key_errors(self, value: object, sub: Any, key: str) -> Iterator[_ValidationError]:
+        """jsonschema's errors for one key: what ``descend`` yields, made by its keyword
+        functions directly where the key's schema is flat (a string's type, lengths, pattern,
+        enum, a number's bounds, behind one-item ``allOf`` wrappers), which skips the validator
+        it evolves for every schema it enters: most of wording a refused URL."""
+        schema_path: list[object] = []
+        flat = sub
+        while isinstance(flat, dict) and _only(flat, frozenset({"allOf"})) and "allOf" in flat:
+            options = flat["allOf"]
+            if not (isinstance(options, list) and len(options) == 1):
+                break
+            schema_path += ["allOf", 0]
+            flat = options[0]
+        if not _only(flat, _FLAT_KEYWORDS):
+            yield from self.slow.descend(value, sub, key)
+            return
+        for keyword, rule in flat.items():
+            check = self.slow.VALIDATORS.get(keyword) if keyword in _FLAT_KEYWORDS else None
+            if check is None:
+                continue
+            for error in check(self.slow, rule, value, flat) or ():
+                error._set(
+                    validator=keyword,
+                    validator_value=rule,
+                    instance=value,
+                    schema=flat,
+                    type_checker=self.slow.TYPE_CHECKER,
+                )
+                error.schema_path.extendleft(reversed([*schema_path, keyword]))
+                error.path.appendleft(key)
+                yield error
 
     def _located(self, errors: Iterable[_ValidationError]) -> Iterator[_ValidationError]:
         for error in errors:

@@ -804,7 +804,18 @@ def test_tweet_counting_stays_cheap(message: str, said: str) -> None:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[endpoint.name for endpoint in ENDPOINTS])
-@pytest.mark.parametrize("extra", [{"zeta": 1}, {"zeta": 1, "alpha": None}, {"url": 5}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"zeta": 1},
+        {"zeta": 1, "alpha": None},
+        {"url": 5},
+        {"url": "photo.png", "link": "www.example.com", "video_url": ""},
+        {"title": "x" * 5000, "message": 7, "description": None},
+        {"privacy": "secret", "type": "latest", "position": -1},
+        {"picture": "https://example.com/a.exe", "name": ""},
+    ],
+)
 def test_refusals_are_found_as_jsonschema_finds_them(
     validators: Validators, endpoint: Endpoint, extra: dict[str, Any]
 ) -> None:
@@ -819,8 +830,20 @@ def test_refusals_are_found_as_jsonschema_finds_them(
 
     def described(errors: Any) -> list[tuple[Any, ...]]:
         return [
-            (error.validator, list(error.absolute_path), error.message, error.validator_value)
+            (
+                error.validator,
+                list(error.absolute_path),
+                error.message,
+                error.validator_value,
+                error.schema.get("x-expected") if isinstance(error.schema, dict) else None,
+            )
             for error in errors
         ]
 
     assert described(entry.fast.errors(body)) == described(entry.slow.iter_errors(body))
+    worded = refused(validators, endpoint.name, body)
+    fast, entry.fast = entry.fast, False  # the same refusal worded from jsonschema alone
+    try:
+        assert refused(validators, endpoint.name, body) == worded
+    finally:
+        entry.fast = fast
