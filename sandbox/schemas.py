@@ -190,7 +190,7 @@ def _compile(
     schema = copy.deepcopy(schema)
     own = schema.setdefault("$defs", {})
     for key, value in shared.items():
-        own.setdefault(key, copy.deepcopy(value))
+        own.setdefault(key, value)  # shared by every schema, never changed
     try:
         push = schema["properties"]["request"]["properties"]["push"]
         (node,) = push["required"]
