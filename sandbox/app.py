@@ -1,10 +1,12 @@
 """The HTTP application: one route per catalog row and the push pipeline, stage by stage.
 
-route -> authenticate -> identity -> parse -> validate -> fault rules -> fabricate -> respond;
-the middleware turns every refusal into the OneAll error envelope, records every push exchange
-in the journal and logs one line per request. Validation runs before faults so an injected
-failure never hides a bug in the caller; faults run before fabrication so a refused call uses
-up no ids and seeded runs stay reproducible.
+route -> authenticate -> identity -> parse -> validate -> fault rules -> fabricate -> respond:
+:func:`push` runs :func:`pipeline`, turns its refusal into the OneAll error envelope, records
+the exchange in the journal and logs one line; the middleware does the same for what no push
+route answers (unknown paths, other methods) and wraps the control plane. Routes come from
+aiohttp's router, or for a plain push from :func:`direct_pushes`. Validation runs before faults
+so an injected failure never hides a bug in the caller; faults run before fabrication so a
+refused call uses up no ids and seeded runs stay reproducible.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from sandbox.jsontext import unpaired_surrogate
 from sandbox.state import SANDBOX, Sandbox
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by the middleware
+ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by push()
 FAULT_HEADER = "X-Sandbox-Fault"
 NO_ANSWER = "no answer: the connection was closed"
 

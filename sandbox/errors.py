@@ -28,7 +28,8 @@ class SettingsError(SandboxError):
 
 
 class RequestError(SandboxError):
-    """A refused request: the middleware turns it into an error envelope with ``status``."""
+    """A refused request: :func:`sandbox.app.push` turns it into an error envelope with
+    ``status`` (the middleware, outside the push pipeline)."""
 
     status: int = 400
 
