@@ -152,10 +152,7 @@ class _Writer:
             return
         pad = "    " * indent
         out.append(f"{pad}if {v}.__class__ is str:")
-        if "minLength" in schema:
-            out.append(f"{pad}    if len({v}) < {int(schema['minLength'])}: return False")
-        if "maxLength" in schema:
-            out.append(f"{pad}    if len({v}) > {int(schema['maxLength'])}: return False")
+        _length(schema, v, out, pad + "    ", ("minLength", "maxLength"))
         if "pattern" in schema:
             pattern = self.constant(re.compile(schema["pattern"]))
             out.append(f"{pad}    if {pattern}.search({v}) is None: return False")
@@ -183,10 +180,7 @@ class _Writer:
             return
         pad = "    " * indent
         out.append(f"{pad}if {v}.__class__ is list:")
-        if "minItems" in schema:
-            out.append(f"{pad}    if len({v}) < {int(schema['minItems'])}: return False")
-        if "maxItems" in schema:
-            out.append(f"{pad}    if len({v}) > {int(schema['maxItems'])}: return False")
+        _length(schema, v, out, pad + "    ", ("minItems", "maxItems"))
         if "items" in schema:
             items = schema["items"]
             if not isinstance(items, dict | bool):
@@ -217,6 +211,15 @@ class _Writer:
                 raise Unsupported(f"$ref {ref} points nowhere")
             target = target[part]
         return target
+
+
+def _length(
+    schema: Mapping[str, Any], v: str, out: list[str], pad: str, keys: tuple[str, str]
+) -> None:
+    """The bounds on a string's or an array's length."""
+    for key, refused in zip(keys, ("<", ">"), strict=True):
+        if key in schema:
+            out.append(f"{pad}if len({v}) {refused} {int(schema[key])}: return False")
 
 
 _HANDLED = frozenset(
