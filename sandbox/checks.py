@@ -121,14 +121,11 @@ class _Writer:
             return
         pad = "    " * indent
         out.append(f"{pad}if {v}.__class__ is dict:")
+        opened = len(out)
         inner = pad + "    "
-        out.append(f"{inner}pass")
         for key in schema.get("required", ()):
             out.append(f"{inner}if {key!r} not in {v}: return False")
-        if "minProperties" in schema:
-            out.append(f"{inner}if len({v}) < {int(schema['minProperties'])}: return False")
-        if "maxProperties" in schema:
-            out.append(f"{inner}if len({v}) > {int(schema['maxProperties'])}: return False")
+        _length(schema, v, out, inner, ("minProperties", "maxProperties"))
         properties: dict[str, Any] = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         if extra is not True:
@@ -143,9 +140,14 @@ class _Writer:
             if sub is True or sub == {}:
                 continue
             child = f"{v}_{depth}_{index}"
+            before = len(out)
             out.append(f"{inner}{child} = {v}.get({key!r}, _absent)")
             out.append(f"{inner}if {child} is not _absent:")
             self._schema(sub, child, out, indent + 2, depth + 1)
+            if len(out) == before + 2:  # annotations only: nothing to check
+                del out[before:]
+        if len(out) == opened:  # only properties that allow anything
+            out.append(f"{inner}pass")
 
     def _string(self, schema: dict[str, Any], v: str, out: list[str], indent: int) -> None:
         if not any(key in schema for key in ("minLength", "maxLength", "pattern")):
@@ -216,7 +218,7 @@ class _Writer:
 def _length(
     schema: Mapping[str, Any], v: str, out: list[str], pad: str, keys: tuple[str, str]
 ) -> None:
-    """The bounds on a string's or an array's length."""
+    """The bounds on the length of a string, an array or an object."""
     for key, refused in zip(keys, ("<", ">"), strict=True):
         if key in schema:
             out.append(f"{pad}if len({v}) {refused} {int(schema[key])}: return False")

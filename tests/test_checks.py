@@ -99,6 +99,11 @@ def test_a_keyword_it_cannot_check_is_refused(schema: dict[str, Any]) -> None:
         ),
         ({"enum": ["a", "b"]}, ["a"], ["c", 1, None]),
         ({"exclusiveMaximum": 3, "minProperties": 0}, [2, "x"], [3, 3.0]),
+        (
+            {"properties": {"a": {"description": "anything"}}, "maxProperties": 1},
+            [{"a": 1}],
+            [{"a": 1, "b": 2}],
+        ),
     ],
 )  # fmt: skip
 def test_keywords_mean_what_json_schema_says(
