@@ -907,24 +907,20 @@ def tool_version(command: Sequence[str]) -> str:
 
 
 def git_commit() -> str:
-    try:
+    """The short commit of the checkout, ``+dirty`` when tracked files changed."""
+
+    def git(*args: str) -> str:
         done = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False, timeout=10
         )
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except OSError:
         return "?"
-    dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    )
-    return done.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    return commit + ("+dirty" if dirty else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
