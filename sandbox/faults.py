@@ -297,7 +297,22 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
         isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
     ):
         raise FaultSpecError(f"{where}headers: must be an object of header names to strings")
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise FaultSpecError(
+                f"{where}headers: {name!r} is not a header name "
+                "(letters, digits and !#$%&'*+-.^_`|~ only)"
+            )
+        if _HEADER_VALUE_FORBIDDEN.search(value):
+            raise FaultSpecError(
+                f"{where}headers: the value of {name} has a line break or control character"
+            )
     rule["headers"] = dict(headers)
+
+
+# RFC 9110 §5.1 field names (tokens) and §5.5 values: answers are written as they are.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def parse_header(value: str) -> dict[str, Any]:

@@ -109,6 +109,11 @@ def test_to_json_lists_id_counters_and_source() -> None:
         ({"preset": "server_error", "resource": "twiter.*"}, "/resource: 'twiter.*' matches no"),
         ({"preset": "server_error", "headers": {"Retry-After": 60}}, "/headers: must be an"),
         ({"preset": "server_error", "headers": ["Retry-After"]}, "/headers: must be an"),
+        (
+            {"preset": "server_error", "headers": {"Retry-After": "1\r\nSet-Cookie: a=b"}},
+            "/headers: the value of Retry-After has a line break",
+        ),
+        ({"preset": "server_error", "headers": {"Retry After": "1"}}, "is not a header name"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_key(spec: dict[str, Any], words: str) -> None:
