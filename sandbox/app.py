@@ -57,6 +57,7 @@ from sandbox.jobs import JOB_HEADER, Job, callback_refusal
 from sandbox.journal import Entry, body_for_journal
 from sandbox.jsontext import unpaired_surrogate
 from sandbox.state import SANDBOX, Sandbox
+from sandbox.wire import Answer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by push()
@@ -209,13 +210,8 @@ async def _stop_waiting(state: Sandbox) -> None:
 # --- the middleware ---------------------------------------------------------------------------
 
 
-def error_response(path: str, error: RequestError) -> web.Response:
-    return web.Response(
-        body=envelope.failure(path, error.status, error.info),
-        status=error.status,
-        content_type="application/json",
-        headers=error.headers,
-    )
+def error_response(path: str, error: RequestError) -> Answer:
+    return Answer(envelope.failure(path, error.status, error.info), error.status, error.headers)
 
 
 def unknown_path(request: web.Request) -> NotFound:
@@ -356,7 +352,7 @@ async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResp
 
 def refusal_response(
     request: web.Request, http: web.HTTPException | web.RequestPayloadError
-) -> tuple[web.Response, str]:
+) -> tuple[Answer, str]:
     """aiohttp's own refusal as the envelope."""
     refusal = http_error(request, http)
     response = error_response(request.path, refusal)
@@ -463,7 +459,7 @@ async def pipeline(
             envelope.SUCCESS_INFO,
         )
     return (
-        web.Response(body=answer, content_type="application/json", headers=headers),
+        Answer(answer, headers=headers),
         envelope.SUCCESS_INFO,
     )
 

@@ -1,0 +1,90 @@
+"""A push's answer on the wire: status line, headers and JSON body written as one piece.
+
+aiohttp's :class:`~aiohttp.web.Response` builds its headers in a multidict, checks and
+serialises them and writes through its payload writer's state machine on every request: for
+the sandbox's small, fixed-shape answers that cost about as much as the push pipeline itself.
+An :class:`Answer` formats what a ``web.Response(body=..., content_type="application/json",
+headers=...)`` would send (the same status line, headers, ``Date``, ``Server`` and
+``Connection`` handling, tests/test_wire.py compares them) and writes it to the transport in
+one call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from email.utils import formatdate
+
+from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
+
+_SERVER = f"\r\nServer: {SERVER_SOFTWARE}".encode()
+_JSON = {"Content-Type": "application/json"}
+
+
+class _Date:
+    """The ``Date`` header, formatted once a second."""
+
+    second = -1
+    line = b""
+
+    @classmethod
+    def now(cls) -> bytes:
+        second = int(time.time())
+        if second != cls.second:
+            cls.line = f"\r\nDate: {formatdate(second, usegmt=True)}".encode()
+            cls.second = second
+        return cls.line
+
+
+class Answer(web.Response):
+    """A JSON answer written in one piece. To everything else (aiohttp after the write, the
+    middleware, tests) it is the ``web.Response`` it replaces: status, headers (with its
+    Content-Type), body, keep-alive, body length."""
+
+    def __init__(
+        self, body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
+        # web.Response's own __init__ would wrap the body in its payload machinery for nothing.
+        web.StreamResponse.__init__(
+            self, status=status, headers=_JSON if not headers else {**_JSON, **headers}
+        )
+        self._body = self._answer = body
+        self._compressed_body = None
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if self._eof_sent or self._payload_writer is not None:
+            return self._payload_writer
+        keep_alive = self._keep_alive
+        if keep_alive is None:
+            keep_alive = self._keep_alive = request.keep_alive
+        version = request.version
+        body = self._answer
+        head = [
+            f"HTTP/{version.major}.{version.minor} {self._status} {self._reason}".encode(),
+            *[f"\r\n{name}: {value}".encode() for name, value in self._headers.items()],
+            f"\r\nContent-Length: {len(body)}".encode(),
+            _Date.now(),
+            _SERVER,
+        ]
+        if keep_alive:
+            if version == HttpVersion10:
+                head.append(b"\r\nConnection: keep-alive")
+        elif version == HttpVersion11:
+            head.append(b"\r\nConnection: close")
+        head.append(b"\r\n\r\n")
+        if request.method != "HEAD":  # a HEAD answer says the length of a body it does not send
+            head.append(body)
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("the client closed the connection before the answer")
+        transport.write(b"".join(head))
+        writer = self._payload_writer = request.writer
+        await writer.drain()  # waits only while the client reads slower than it is answered
+        return writer
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        self._eof_sent = True
+        self._body_length = len(self._answer)
+        self._payload_writer = None
