@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.streams import StreamReader
+from aiohttp.test_utils import TestClient, make_mocked_request
 
-from sandbox.app import create_app
+from sandbox.app import create_app, read_body
 from sandbox.catalog import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
+from sandbox.errors import PayloadTooLarge
 from tests.conftest import (
     AUTH,
     ENDPOINT_IDS,
@@ -363,6 +367,21 @@ async def test_body_over_the_limit_is_413(aiohttp_client: ClientFactory) -> None
     status, _, answer = await push(client, endpoint, body)
     assert status == 413
     assert "larger than 1024 bytes" in status_of(answer)["info"]
+
+
+async def test_body_arrived_whole_is_still_held_to_the_limit() -> None:
+    """A body received before the pipeline reads it (e.g. inflated from a small gzip) is taken
+    in one piece: the limit applies to it all the same."""
+
+    def arrived(body: bytes) -> web.Request:
+        content = StreamReader(mock.Mock(), 2**16, loop=asyncio.get_running_loop())
+        content.feed_data(body)
+        content.feed_eof()
+        return make_mocked_request("POST", "/", payload=content)
+
+    assert await read_body(arrived(b"x" * 1024), 1024) == b"x" * 1024
+    with pytest.raises(PayloadTooLarge, match="larger than 1024 bytes"):
+        await read_body(arrived(b"x" * 1025), 1024)
 
 
 @pytest.mark.parametrize(
