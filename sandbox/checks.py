@@ -99,10 +99,12 @@ class _Writer:
                 raise Unsupported(f"type {kinds!r}")
             test = " or ".join(_TYPES[name].format(v=v) for name in names)
             out.append(f"{pad}if not ({test}): return False")
-        self._object(schema, v, out, indent, depth)
-        self._string(schema, v, out, indent)
+        # What the type test has settled needs no test of its own before its keywords.
+        known = names[0] if kinds is not None and len(names) == 1 else None
+        self._object(schema, v, out, indent, depth=depth, known=known == "object")
+        self._string(schema, v, out, indent, known=known == "string")
         self._number(schema, v, out, indent)
-        self._array(schema, v, out, indent)
+        self._array(schema, v, out, indent, known=known == "array")
         if "enum" in schema:
             options = schema["enum"]
             if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
@@ -114,19 +116,26 @@ class _Writer:
                 self._combined(keyword, schema[keyword], v, out, indent)
 
     def _object(
-        self, schema: dict[str, Any], v: str, out: list[str], indent: int, depth: int
+        self,
+        schema: dict[str, Any],
+        v: str,
+        out: list[str],
+        indent: int,
+        *,
+        depth: int,
+        known: bool,
     ) -> None:
         keys = ("properties", "required", "additionalProperties", "minProperties", "maxProperties")
         if not any(key in schema for key in keys):
             return
-        pad = "    " * indent
-        out.append(f"{pad}if {v}.__class__ is dict:")
+        indent, inner = _guard(f"{v}.__class__ is dict", known, out, indent)
         opened = len(out)
-        inner = pad + "    "
-        for key in schema.get("required", ()):
-            out.append(f"{inner}if {key!r} not in {v}: return False")
-        _length(schema, v, out, inner, ("minProperties", "maxProperties"))
         properties: dict[str, Any] = schema.get("properties", {})
+        required = schema.get("required", ())
+        for key in required:
+            if properties.get(key, True) is True or properties[key] == {}:
+                out.append(f"{inner}if {key!r} not in {v}: return False")
+        _length(schema, v, out, inner, ("minProperties", "maxProperties"))
         extra = schema.get("additionalProperties", True)
         if extra is not True:
             allowed = self.constant(frozenset(properties))
@@ -142,22 +151,29 @@ class _Writer:
             child = f"{v}_{depth}_{index}"
             before = len(out)
             out.append(f"{inner}{child} = {v}.get({key!r}, _absent)")
+            if key in required:  # its checks need no test that it is there
+                out.append(f"{inner}if {child} is _absent: return False")
+                self._schema(sub, child, out, indent, depth + 1)
+                if len(out) == before + 2:  # annotations only: it must be there, no more
+                    out[before:] = [f"{inner}if {key!r} not in {v}: return False"]
+                continue
             out.append(f"{inner}if {child} is not _absent:")
-            self._schema(sub, child, out, indent + 2, depth + 1)
+            self._schema(sub, child, out, indent + 1, depth + 1)
             if len(out) == before + 2:  # annotations only: nothing to check
                 del out[before:]
         if len(out) == opened:  # only properties that allow anything
             out.append(f"{inner}pass")
 
-    def _string(self, schema: dict[str, Any], v: str, out: list[str], indent: int) -> None:
+    def _string(
+        self, schema: dict[str, Any], v: str, out: list[str], indent: int, *, known: bool
+    ) -> None:
         if not any(key in schema for key in ("minLength", "maxLength", "pattern")):
             return
-        pad = "    " * indent
-        out.append(f"{pad}if {v}.__class__ is str:")
-        _length(schema, v, out, pad + "    ", ("minLength", "maxLength"))
+        _, inner = _guard(f"{v}.__class__ is str", known, out, indent)
+        _length(schema, v, out, inner, ("minLength", "maxLength"))
         if "pattern" in schema:
             pattern = self.constant(re.compile(schema["pattern"]))
-            out.append(f"{pad}    if {pattern}.search({v}) is None: return False")
+            out.append(f"{inner}if {pattern}.search({v}) is None: return False")
 
     def _number(self, schema: dict[str, Any], v: str, out: list[str], indent: int) -> None:
         bounds = {
@@ -177,19 +193,20 @@ class _Writer:
                 raise Unsupported(f"{key} {limit!r}")
             out.append(f"{pad}    if {v} {bounds[key]} {limit!r}: return False")
 
-    def _array(self, schema: dict[str, Any], v: str, out: list[str], indent: int) -> None:
+    def _array(
+        self, schema: dict[str, Any], v: str, out: list[str], indent: int, *, known: bool
+    ) -> None:
         if not any(key in schema for key in ("items", "minItems", "maxItems")):
             return
-        pad = "    " * indent
-        out.append(f"{pad}if {v}.__class__ is list:")
-        _length(schema, v, out, pad + "    ", ("minItems", "maxItems"))
+        _, inner = _guard(f"{v}.__class__ is list", known, out, indent)
+        _length(schema, v, out, inner, ("minItems", "maxItems"))
         if "items" in schema:
             items = schema["items"]
             if not isinstance(items, dict | bool):
                 raise Unsupported("items as a list (prefixItems in 2020-12)")
             name = self._helper(items)
-            out.append(f"{pad}    for x in {v}:")
-            out.append(f"{pad}        if not {name}(x): return False")
+            out.append(f"{inner}for x in {v}:")
+            out.append(f"{inner}    if not {name}(x): return False")
 
     def _combined(self, keyword: str, options: object, v: str, out: list[str], indent: int) -> None:
         if not isinstance(options, list) or not options:
@@ -213,6 +230,15 @@ class _Writer:
                 raise Unsupported(f"$ref {ref} points nowhere")
             target = target[part]
         return target
+
+
+def _guard(test: str, known: bool, out: list[str], indent: int) -> tuple[int, str]:
+    """Open ``if test:`` unless the type test before has settled it; the indent (as a level
+    and as spaces) of what the keywords check inside."""
+    if not known:
+        out.append(f"{'    ' * indent}if {test}:")
+        indent += 1
+    return indent, "    " * indent
 
 
 def _length(
