@@ -499,7 +499,7 @@ class _FastErrors:
     node_path: tuple[str, str, str]
     envelope: Callable[[object], bool]
     steps: tuple[tuple[Any, Callable[[object], bool] | None], ...]
-    keys: dict[str, tuple[Any, Callable[[object], bool]]]
+    keys: dict[str, tuple[Any, Callable[[object], bool], _KeyPlan | None]]
 
     @classmethod
     def build(cls, entry: _Entry, schema: dict[str, Any]) -> _FastErrors | bool:
@@ -527,7 +527,8 @@ class _FastErrors:
                     alone["properties"] = dict.fromkeys(properties, True)
                 steps.append((alone, _fast({**alone, "$defs": defs})))
         keys = {
-            key: (sub, _fast({"$defs": defs, "allOf": [sub]})) for key, sub in properties.items()
+            key: (sub, _fast({"$defs": defs, "allOf": [sub]}), _KeyPlan.of(sub, entry.slow))
+            for key, sub in properties.items()
         }
         node_path = ("request", "push", entry.node)
         return cls(entry.slow, node_path, _fast(shell), tuple(steps), keys)
@@ -548,15 +549,35 @@ class _FastErrors:
             elif isinstance(instance, dict):
                 for key in alone:
                     if key in instance:
-                        sub, check_key = self.keys[key]
+                        sub, check_key, plan = self.keys[key]
                         if not check_key(instance[key]):
-                            yield from self._located(self._key_errors(instance[key], sub, key))
+                            errors = (
+                                self.slow.descend(instance[key], sub, key)
+                                if plan is None
+                                else plan.errors(self.slow, instance[key], key)
+                            )
+                            yield from self._located(errors)
 
-    def _key_errors(self, value: object, sub: Any, key: str) -> Iterator[_ValidationError]:
-        """jsonschema's errors for one key: what ``descend`` yields, made by its keyword
-        functions directly where the key's schema is flat (a string's type, lengths, pattern,
-        enum, a number's bounds, behind one-item ``allOf`` wrappers), which skips the validator
-        it evolves for every schema it enters: most of wording a refused URL."""
+    def _located(self, errors: Iterable[_ValidationError]) -> Iterator[_ValidationError]:
+        for error in errors:
+            error.path.extendleft(reversed(self.node_path))
+            yield error
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    """jsonschema's errors for a key whose schema is flat (a string's type, lengths, pattern,
+    enum, a number's bounds, behind one-item ``allOf`` wrappers), made by its keyword functions
+    directly: what ``descend`` yields without the validator it evolves for every schema it
+    enters, most of wording a refused URL. Worked out once per key."""
+
+    schema_path: tuple[object, ...]
+    flat: dict[str, Any]
+    keywords: tuple[tuple[str, Any, Callable[..., Any]], ...]
+
+    @classmethod
+    def of(cls, sub: object, slow: Any) -> _KeyPlan | None:
+        """The plan for a key's schema ``sub``, or None when jsonschema must descend into it."""
         schema_path: list[object] = []
         flat = sub
         while isinstance(flat, dict) and _only(flat, frozenset({"allOf"})) and "allOf" in flat:
@@ -565,29 +586,28 @@ class _FastErrors:
                 break
             schema_path += ["allOf", 0]
             flat = options[0]
-        if not _only(flat, _FLAT_KEYWORDS):
-            yield from self.slow.descend(value, sub, key)
-            return
-        for keyword, rule in flat.items():
-            check = self.slow.VALIDATORS.get(keyword) if keyword in _FLAT_KEYWORDS else None
-            if check is None:
-                continue
-            for error in check(self.slow, rule, value, flat) or ():
+        if not isinstance(flat, dict) or not _only(flat, _FLAT_KEYWORDS):
+            return None
+        keywords = tuple(
+            (keyword, rule, slow.VALIDATORS[keyword])
+            for keyword, rule in flat.items()
+            if keyword in _FLAT_KEYWORDS and keyword in slow.VALIDATORS
+        )
+        return cls(tuple(schema_path), flat, keywords)
+
+    def errors(self, slow: Any, value: object, key: str) -> Iterator[_ValidationError]:
+        for keyword, rule, check in self.keywords:
+            for error in check(slow, rule, value, self.flat) or ():
                 error._set(
                     validator=keyword,
                     validator_value=rule,
                     instance=value,
-                    schema=flat,
-                    type_checker=self.slow.TYPE_CHECKER,
+                    schema=self.flat,
+                    type_checker=slow.TYPE_CHECKER,
                 )
-                error.schema_path.extendleft(reversed([*schema_path, keyword]))
+                error.schema_path.extendleft(reversed([*self.schema_path, keyword]))
                 error.path.appendleft(key)
                 yield error
-
-    def _located(self, errors: Iterable[_ValidationError]) -> Iterator[_ValidationError]:
-        for error in errors:
-            error.path.extendleft(reversed(self.node_path))
-            yield error
 
 
 def _unexpected_keys(alone: Mapping[str, Any], instance: object) -> _ValidationError | None:
