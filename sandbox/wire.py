@@ -17,10 +17,17 @@ from email.utils import formatdate
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion, HttpVersion10, HttpVersion11
 
 _SERVER = f"\r\nServer: {SERVER_SOFTWARE}".encode()
 _JSON = {"Content-Type": "application/json"}
+_JSON_LINE = b"\r\nContent-Type: application/json"
+# The end of the head by (keep-alive, HTTP version): what aiohttp says of the connection.
+_CONNECTION = {
+    (True, HttpVersion10): b"\r\nConnection: keep-alive\r\n\r\n",
+    (False, HttpVersion11): b"\r\nConnection: close\r\n\r\n",
+}
+_STATUS_LINES: dict[tuple[HttpVersion, int], bytes] = {}  # by HTTP version and status
 
 
 class _Date:
@@ -52,6 +59,7 @@ class Answer(web.Response):
         )
         self._body = self._answer = body
         self._compressed_body = None
+        self._extra = bool(headers)
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         if self._eof_sent or self._payload_writer is not None:
@@ -60,26 +68,32 @@ class Answer(web.Response):
         if keep_alive is None:
             keep_alive = self._keep_alive = request.keep_alive
         version = request.version
+        status = (version, self._status)
+        status_line = _STATUS_LINES.get(status)
+        if status_line is None:
+            status_line = _STATUS_LINES.setdefault(
+                status,
+                f"HTTP/{version.major}.{version.minor} {self._status} {self._reason}".encode(),
+            )
         body = self._answer
-        head = [
-            f"HTTP/{version.major}.{version.minor} {self._status} {self._reason}".encode(),
-            *[f"\r\n{name}: {value}".encode() for name, value in self._headers.items()],
-            f"\r\nContent-Length: {len(body)}".encode(),
-            _Date.now(),
-            _SERVER,
-        ]
-        if keep_alive:
-            if version == HttpVersion10:
-                head.append(b"\r\nConnection: keep-alive")
-        elif version == HttpVersion11:
-            head.append(b"\r\nConnection: close")
-        head.append(b"\r\n\r\n")
-        if request.method != "HEAD":  # a HEAD answer says the length of a body it does not send
-            head.append(body)
+        head = b"".join(
+            (
+                status_line,
+                b"".join(f"\r\n{name}: {value}".encode() for name, value in self._headers.items())
+                if self._extra
+                else _JSON_LINE,
+                b"\r\nContent-Length: %d" % len(body),
+                _Date.now(),
+                _SERVER,
+                _CONNECTION.get((keep_alive, version), b"\r\n\r\n"),
+                # a HEAD answer says the length of a body it does not send
+                body if request.method != "HEAD" else b"",
+            )
+        )
         transport = request.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the client closed the connection before the answer")
-        transport.write(b"".join(head))
+        transport.write(head)
         writer = self._payload_writer = request.writer
         await writer.drain()  # waits only while the client reads slower than it is answered
         return writer
