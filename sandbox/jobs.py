@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import math
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ JOB_HEADER = "X-Sandbox-Job"
 JOB_STATES = ("queued", "processing", "succeeded", "failed")
 CALLBACK_TIMEOUT_S = 5.0
 FIRST_RETRY_DELAY_S = 0.5
+JOB_TICK_S = 0.01  # jobs move on at most this late (one loop timer for all due within it)
 
 
 def callback_refusal(url: str, allowed: Iterable[str]) -> str | None:
@@ -82,9 +84,10 @@ class Job:
     created: float = field(default_factory=time.time)
     finished: float | None = None
     deliveries: list[Delivery] = field(default_factory=list)
-    # The loop timer that moves the job on while it processes, then the task delivering its
-    # callback; each dropped when done, as the queue keeps up to the journal size of jobs.
-    timer: asyncio.TimerHandle | None = None
+    # Whether the queue will move the job on (false once it has ended, or the queue stopped),
+    # then the task delivering its callback, dropped when done: the queue keeps up to the
+    # journal size of jobs.
+    waiting: bool = True
     task: asyncio.Task[None] | None = None
     body: bytes | None = None  # the final envelope, fixed when processing ends
 
@@ -132,9 +135,11 @@ OutboundFaults = Callable[[Job], Fault | None]
 
 
 class JobQueue:
-    """Jobs by id, bounded (finished jobs forgotten oldest first). Processing runs on loop
-    timers, not a task per job (cheaper at hundreds of videos a second); a task is made only
-    to deliver a callback."""
+    """Jobs by id, bounded (finished jobs forgotten oldest first). Processing runs on one loop
+    timer, not a timer or task per job: every job waits the same time at each stage, so the
+    jobs due at a stage are in the order they reached it and a deque per stage replaces the
+    loop's heap (hundreds of videos a second, thousands in flight). A task is made only to
+    deliver a callback."""
 
     def __init__(
         self,
@@ -157,6 +162,11 @@ class JobQueue:
         # Every delivery task with its job, also of jobs forgotten by the bound or by reset:
         # held strongly (the loop keeps only weak references) and cancelled by close().
         self._tasks: dict[asyncio.Task[None], Job] = {}
+        # (when, job) by stage, each in order of when; the timer is set for the earliest.
+        self._to_process: deque[tuple[float, Job]] = deque()
+        self._to_end: deque[tuple[float, Job]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
 
     def start(
         self,
@@ -186,9 +196,7 @@ class JobQueue:
         self._jobs[job.id] = job
         self._by_video[job.video_id] = job
         self._forget_oldest_finished()
-        job.timer = asyncio.get_running_loop().call_later(
-            self.processing_time / 2, self._process, job
-        )
+        self._wait(self._to_process, self.processing_time / 2, job)
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -205,8 +213,7 @@ class JobQueue:
         the job's task), so tests never sleep, even on the test's own event loop."""
         woken = []
         for job in jobs:
-            if job.timer is not None:  # still processing: close and reset stop the others
-                job.timer.cancel()
+            if job.waiting:  # still processing: close and reset stop the others
                 self._end(job)
                 woken.append(job)
         return woken
@@ -235,16 +242,49 @@ class JobQueue:
                 del self._by_video[oldest.video_id]
 
     def _cancel(self) -> list[asyncio.Task[None]]:
-        """Stop every job: the timers of those processing (never forgotten, as unfinished) and
-        the delivery tasks, which are returned."""
-        for job in self._jobs.values():
-            if job.timer is not None:
-                job.timer.cancel()
-                job.timer = None
+        """Stop every job: the processing of those unfinished (never forgotten, as
+        unfinished) and the delivery tasks, which are returned."""
+        for _, job in (*self._to_process, *self._to_end):
+            job.waiting = False
+        self._to_process.clear()
+        self._to_end.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         return tasks
+
+    def _wait(self, stage: deque[tuple[float, Job]], delay: float, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        # On the next tick: the jobs due within one move on together, at one timer a tick.
+        when = math.ceil((loop.time() + delay) / JOB_TICK_S) * JOB_TICK_S
+        stage.append((when, job))
+        if self._timer is None or when < self._timer_when:
+            self._arm(loop, when)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._move_on)
+        self._timer_when = when
+
+    def _move_on(self) -> None:
+        """The timer is up: every job due moves on a stage, then the timer is set again."""
+        self._timer = None
+        now = max(asyncio.get_running_loop().time(), self._timer_when)
+        while self._to_process and self._to_process[0][0] <= now:
+            _, job = self._to_process.popleft()
+            if job.waiting:
+                self._process(job)
+        while self._to_end and self._to_end[0][0] <= now:
+            _, job = self._to_end.popleft()
+            if job.waiting:
+                self._end(job)
+        heads = [stage[0][0] for stage in (self._to_process, self._to_end) if stage]
+        if heads and (self._timer is None or min(heads) < self._timer_when):
+            self._arm(asyncio.get_running_loop(), min(heads))
 
     def _process(self, job: Job) -> None:
         """Half the processing time is up: queued -> processing, then the rest of the time."""
@@ -252,19 +292,19 @@ class JobQueue:
         job.data = {**job.data, "processing_status": "processing"}
         rest = self.processing_time - self.processing_time / 2
         if rest > 0:
-            job.timer = asyncio.get_running_loop().call_later(rest, self._end, job)
+            self._wait(self._to_end, rest, job)
         else:
             self._end(job)
 
     def _end(self, job: Job) -> None:
         """Processing is over (its time is up, or ``finish``): the final state, then a task
         for the callback, if any."""
-        job.timer = None
+        job.waiting = False
         job.state = "failed" if job.failure is not None else "succeeded"
         job.data = {**job.data, "processing_status": job.state}
         job.finished = time.time()
-        job.final_envelope()
         if job.callback_url is not None:
+            job.final_envelope()
             job.task = asyncio.get_running_loop().create_task(self._deliver(job))
             self._tasks[job.task] = job
             job.task.add_done_callback(self._delivered)

@@ -575,26 +575,44 @@ async def test_reset_cancels_the_jobs_and_their_callbacks(
     assert response.headers["X-Sandbox-Job"] == "job-1"
 
 
-async def test_a_finished_job_keeps_no_timer_nor_task_and_close_stops_the_others(
+async def test_a_finished_job_keeps_no_task_and_close_stops_the_others(
     make_client: MakeClient, receiver: Receiver
 ) -> None:
-    """Up to journal_size jobs are kept, so a finished one holds no loop timer nor task once
-    its callback is out; close() cancels the timers of those still processing."""
-    client = await make_client(processing_time=NEVER)
+    """Up to journal_size jobs are kept, so a finished one holds no task once its callback is
+    out; close() stops the processing of those still going."""
+    client = await make_client(processing_time=0.2)
     await post_video(client, receiver.url)
     await post_video(client, None)
     queue = client.app[SANDBOX].jobs
     first, second = queue.all()
-    assert first.timer is not None and first.task is None  # no task while processing
+    assert (first.state, first.waiting, first.task) == ("queued", True, None)  # no task yet
     assert queue.finish([first]) == [first]
-    assert (first.state, first.timer) == ("succeeded", None) and first.task is not None
+    assert (first.state, first.waiting) == ("succeeded", False) and first.task is not None
     await receiver.wait(1)
     await eventually(lambda: first.task is None, what="the delivery task to be dropped")
-    timer = second.timer
-    assert timer is not None
     await queue.close()
-    assert timer.cancelled() and second.timer is None and second.state == "queued"
+    await asyncio.sleep(0.3)  # past the processing time: nothing moves the second job on
+    assert (second.state, second.waiting) == ("queued", False)
     assert queue.finish([second]) == []  # closed: nothing left to finish
+
+
+async def test_jobs_move_on_in_time_whatever_their_number(make_client: MakeClient) -> None:
+    """One timer serves every job: each goes queued -> processing -> succeeded, those posted
+    later too, and a job finished early is not moved on again."""
+    client = await make_client(processing_time=0.2)
+    for _ in range(3):
+        await video_id_of(client)
+    queue = client.app[SANDBOX].jobs
+    first, second, third = queue.all()
+    queue.finish([second])
+    ended = second.finished
+    await eventually(lambda: third.state == "processing", what="the third job to process")
+    assert first.state in ("processing", "succeeded")
+    await video_id_of(client)
+    await eventually(
+        lambda: [job.state for job in queue.all()] == ["succeeded"] * 4, what="every job to end"
+    )
+    assert second.finished == ended
 
 
 async def test_finished_jobs_are_forgotten_oldest_first(make_client: MakeClient) -> None:
