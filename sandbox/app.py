@@ -598,15 +598,15 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    length = request.content_length
-    if length is not None and length > limit:
-        raise too_large(limit)
     content = request.content
     if content.is_eof():  # all of it has arrived: take it without aiohttp's read loop
         raw = content.read_nowait()
-        if len(raw) > limit:  # a compressed body, once decompressed
+        if len(raw) > limit:
             raise too_large(limit)
         return raw
+    length = request.content_length
+    if length is not None and length > limit:  # refused before it is received
+        raise too_large(limit)
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
