@@ -811,7 +811,7 @@ def print_table(table: Sequence[Row], results: Results) -> None:
                 for i, (text, width) in enumerate(zip(line, widths, strict=True))
             ).rstrip()
         )
-    if results.fixtures is None:
+    if results.fixtures is None and not FIXTURES_BENCH.exists():
         print(f"(fixture rows: {FIXTURES_BENCH.relative_to(REPO)} is not there yet)")
     if results.load:
         foreign = [r["foreign_cpu"] for r in [*results.load, *results.disturbed]]
