@@ -458,10 +458,7 @@ async def pipeline(
             await effects.dribble(request, answer, fault, headers, sandbox.shutdown),
             envelope.SUCCESS_INFO,
         )
-    return (
-        Answer(answer, headers=headers),
-        envelope.SUCCESS_INFO,
-    )
+    return Answer(answer, headers=headers), envelope.SUCCESS_INFO
 
 
 def pick_fault(

@@ -27,7 +27,7 @@ _CONNECTION = {
     (True, HttpVersion10): b"\r\nConnection: keep-alive\r\n\r\n",
     (False, HttpVersion11): b"\r\nConnection: close\r\n\r\n",
 }
-_STATUS_LINES: dict[tuple[HttpVersion, int], bytes] = {}  # by HTTP version and status
+_STATUS_LINES: dict[tuple[HttpVersion, int, str], bytes] = {}  # by version, status, reason
 
 
 class _Date:
@@ -48,7 +48,8 @@ class _Date:
 class Answer(web.Response):
     """A JSON answer written in one piece. To everything else (aiohttp after the write, the
     middleware, tests) it is the ``web.Response`` it replaces: status, headers (with its
-    Content-Type), body, keep-alive, body length."""
+    Content-Type), body, keep-alive, body length. Unlike it, it sends no ``on_response_prepare``
+    signal (the sandbox's application registers none)."""
 
     def __init__(
         self, body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
@@ -57,9 +58,8 @@ class Answer(web.Response):
         web.StreamResponse.__init__(
             self, status=status, headers=_JSON if not headers else {**_JSON, **headers}
         )
-        self._body = self._answer = body
+        self._body = body
         self._compressed_body = None
-        self._extra = bool(headers)
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         if self._eof_sent or self._payload_writer is not None:
@@ -68,20 +68,22 @@ class Answer(web.Response):
         if keep_alive is None:
             keep_alive = self._keep_alive = request.keep_alive
         version = request.version
-        status = (version, self._status)
+        status = (version, self._status, self._reason)
         status_line = _STATUS_LINES.get(status)
         if status_line is None:
             status_line = _STATUS_LINES.setdefault(
                 status,
                 f"HTTP/{version.major}.{version.minor} {self._status} {self._reason}".encode(),
             )
-        body = self._answer
+        body = self._body
+        assert isinstance(body, bytes), "an Answer's body is bytes"
+        headers = self._headers
         head = b"".join(
             (
                 status_line,
-                b"".join(f"\r\n{name}: {value}".encode() for name, value in self._headers.items())
-                if self._extra
-                else _JSON_LINE,
+                _JSON_LINE
+                if len(headers) == 1 and headers.get("Content-Type") == "application/json"
+                else b"".join(f"\r\n{name}: {value}".encode() for name, value in headers.items()),
                 b"\r\nContent-Length: %d" % len(body),
                 _Date.now(),
                 _SERVER,
@@ -94,11 +96,11 @@ class Answer(web.Response):
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the client closed the connection before the answer")
         transport.write(head)
+        self._body_length = len(body)
         writer = self._payload_writer = request.writer
         await writer.drain()  # waits only while the client reads slower than it is answered
         return writer
 
     async def write_eof(self, data: bytes = b"") -> None:
         self._eof_sent = True
-        self._body_length = len(self._answer)
         self._payload_writer = None
