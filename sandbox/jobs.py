@@ -273,18 +273,16 @@ class JobQueue:
     def _move_on(self) -> None:
         """The timer is up: every job due moves on a stage, then the timer is set again."""
         self._timer = None
-        now = max(asyncio.get_running_loop().time(), self._timer_when)
-        while self._to_process and self._to_process[0][0] <= now:
-            _, job = self._to_process.popleft()
-            if job.waiting:
-                self._process(job)
-        while self._to_end and self._to_end[0][0] <= now:
-            _, job = self._to_end.popleft()
-            if job.waiting:
-                self._end(job)
+        loop = asyncio.get_running_loop()
+        now = max(loop.time(), self._timer_when)
+        for stage, step in ((self._to_process, self._process), (self._to_end, self._end)):
+            while stage and stage[0][0] <= now:
+                _, job = stage.popleft()
+                if job.waiting:  # not finished early, nor stopped
+                    step(job)
         heads = [stage[0][0] for stage in (self._to_process, self._to_end) if stage]
         if heads and (self._timer is None or min(heads) < self._timer_when):
-            self._arm(asyncio.get_running_loop(), min(heads))
+            self._arm(loop, min(heads))
 
     def _process(self, job: Job) -> None:
         """Half the processing time is up: queued -> processing, then the rest of the time."""
