@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import ipaddress
 import math
 import sys
@@ -71,6 +72,7 @@ class Delivery:
 @dataclass(slots=True)
 class Job:
     id: str
+    number: int  # the n of job-n: jobs are forgotten in this order
     resource: str
     path: str
     identity: str
@@ -158,6 +160,9 @@ class JobQueue:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._by_video: dict[str, Job] = {}
         self._next = 1
+        # (number, job) of the finished jobs, the oldest first: the bound forgets from here
+        # without walking past the unfinished ones (thousands, when videos come quickly).
+        self._finished: list[tuple[int, Job]] = []
         self._session: aiohttp.ClientSession | None = None
         # Every delivery task with its job, also of jobs forgotten by the bound or by reset:
         # held strongly (the loop keeps only weak references) and cancelled by close().
@@ -182,6 +187,7 @@ class JobQueue:
     ) -> Job:
         job = Job(
             id=f"job-{self._next}",
+            number=self._next,
             resource=resource,
             path=path,
             identity=identity,
@@ -230,13 +236,12 @@ class JobQueue:
         self._cancel()
         self._jobs.clear()
         self._by_video.clear()
+        self._finished.clear()
         self._next = 1
 
     def _forget_oldest_finished(self) -> None:
-        while len(self._jobs) > self.size:
-            oldest = next((job for job in self._jobs.values() if job.done), None)
-            if oldest is None:
-                return
+        while len(self._jobs) > self.size and self._finished:
+            _, oldest = heapq.heappop(self._finished)
             del self._jobs[oldest.id]
             if self._by_video.get(oldest.video_id) is oldest:
                 del self._by_video[oldest.video_id]
@@ -299,6 +304,7 @@ class JobQueue:
         for the callback, if any."""
         job.waiting = False
         job.state = "failed" if job.failure is not None else "succeeded"
+        heapq.heappush(self._finished, (job.number, job))
         job.data = {**job.data, "processing_status": job.state}
         job.finished = time.time()
         if job.callback_url is not None:

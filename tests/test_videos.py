@@ -629,6 +629,21 @@ async def test_finished_jobs_are_forgotten_oldest_first(make_client: MakeClient)
     ]
 
 
+async def test_unfinished_jobs_stay_and_the_oldest_finished_go_first(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client(processing_time=NEVER, journal_size=2)
+    for _ in range(4):
+        await video_id_of(client)
+    await finish(client, "job-3")
+    await finish(client, "job-2")  # finished last, but older: forgotten first
+    await video_id_of(client)
+    assert [job["id"] for job in await list_jobs(client)] == ["job-1", "job-4", "job-5"]
+    await finish(client, "job-4")
+    await video_id_of(client)
+    assert [job["id"] for job in await list_jobs(client)] == ["job-1", "job-5", "job-6"]
+
+
 # --- videos and the resources that use them -------------------------------------------------------
 
 
