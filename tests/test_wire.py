@@ -4,10 +4,13 @@ same status line, headers, body and connection handling, for every kind of clien
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
+from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.test_utils import make_mocked_request
 
 from sandbox.wire import Answer
 
@@ -123,3 +126,65 @@ def test_an_answer_reads_as_the_json_response_it_replaces() -> None:
     assert (answer.status, answer.reason, answer.body) == (429, "Too Many Requests", BODY)
     assert answer.content_type == "application/json"
     assert answer.headers["Retry-After"] == "5"
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """The status line and body of the next answer on the connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b": ")[1]) for line in head.split(b"\r\n") if line.startswith(b"Content-L")
+    )
+    return head.split(b"\r\n", 1)[0], await reader.readexactly(length)
+
+
+async def test_pipelined_requests_are_answered_in_order_whoever_answers(port: int) -> None:
+    """An answer held to the end of the loop's turn must not be overtaken by the answer to a
+    request behind it on the same connection, written by aiohttp at once (where aiohttp starts
+    handlers eagerly, on Python 3.12 and later, the next one runs before the turn ends)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /answer?status=201 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        b"POST /plain?status=202 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        b"POST /answer?status=203 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    )
+    statuses = [(await read_answer(reader))[0] for _ in range(3)]
+    assert statuses == [
+        b"HTTP/1.1 201 Created",
+        b"HTTP/1.1 202 Accepted",
+        b"HTTP/1.1 203 Non-Authoritative Information",
+    ]
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_answers_of_one_turn_are_written_together_at_its_end() -> None:
+    """Under keep-alive an answer waits for the end of the loop's turn, then goes out with the
+    others made in that turn, in the order they were made."""
+    written: list[bytes] = []
+
+    class Transport:
+        def is_closing(self) -> bool:
+            return False
+
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+        def get_extra_info(self, name: str) -> None:
+            return None
+
+    def request(index: int) -> web.BaseRequest:
+        made = make_mocked_request(
+            "POST", f"/{index}", headers={"Host": "x"}, transport=Transport()
+        )
+        made.protocol._messages = deque()  # nothing else received on the connection
+        made.protocol._close = made.protocol._force_close = False
+        made._payload = EMPTY_PAYLOAD
+        made._task = asyncio.current_task()  # type: ignore[assignment]
+        return made
+
+    first, second = Answer(b'{"n":1}'), Answer(b'{"n":2}')
+    await first.prepare(request(1))
+    await second.prepare(request(2))
+    assert written == []
+    await asyncio.sleep(0)
+    assert [data.rsplit(b"\r\n\r\n", 1)[1] for data in written] == [b'{"n":1}', b'{"n":2}']
