@@ -8,6 +8,8 @@ import importlib
 import itertools
 import json
 import re
+import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -302,10 +304,43 @@ def _weigh(word: str, after_space: bool) -> int:
     scan, it is counted as if it held no link."""
     if "." in word and _scan_steps(word) > _SCAN_STEPS:
         word = word.replace(".", " ")  # the same weight, and nothing left to scan for links
-    parse_tweet = importlib.import_module("twitter_text").parse_tweet
+    parse_tweet = _tweet_parser()
     if after_space:
         return int(parse_tweet(" " + word).weightedLength) - 1
     return int(parse_tweet(word).weightedLength)
+
+
+@functools.cache
+def _tweet_parser() -> Callable[[str], Any]:
+    """twitter-text's ``parse_tweet``, imported when first needed (it takes a while).
+
+    twitter-text reads its emoji list with ``pkg_resources``, which only setuptools provides:
+    a virtual environment of Python 3.12 or later has none, nor will setuptools itself from
+    the version that drops it. Then a stand-in that reads the file next to the module lends
+    its one function for the import, and is taken back after it.
+    """
+    try:
+        return cast("Callable[[str], Any]", importlib.import_module("twitter_text").parse_tweet)
+    except ImportError as error:
+        if error.name != "pkg_resources":
+            raise
+    stand_in = types.ModuleType("pkg_resources", "Lent to twitter-text by the sandbox.")
+    stand_in.resource_string = _resource_string  # type: ignore[attr-defined]
+    modules: dict[str, Any] = sys.modules  # "pkg_resources" may be None there: import refused
+    had, before = "pkg_resources" in modules, modules.get("pkg_resources")
+    modules["pkg_resources"] = stand_in
+    try:
+        return cast("Callable[[str], Any]", importlib.import_module("twitter_text").parse_tweet)
+    finally:
+        if had:
+            modules["pkg_resources"] = before
+        else:
+            del modules["pkg_resources"]
+
+
+def _resource_string(module: str, name: str) -> bytes:
+    """``pkg_resources.resource_string``: the bytes of the file ``name`` beside ``module``."""
+    return Path(cast(str, sys.modules[module].__file__)).with_name(name).read_bytes()
 
 
 def _scan_steps(word: str) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from sandbox import schemas
 from sandbox.catalog import ENDPOINTS, Endpoint
 from sandbox.datafiles import data_path
 from sandbox.errors import BadRequest, SettingsError
@@ -847,3 +848,19 @@ def test_refusals_are_found_as_jsonschema_finds_them(
         assert refused(validators, endpoint.name, body) == worded
     finally:
         entry.fast = fast
+
+
+def test_tweets_are_weighed_without_pkg_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    """twitter-text imports pkg_resources, which Python 3.12+ environments lack: a tweet that
+    needs it is still weighed (an emoji counts 2), not answered 500."""
+    monkeypatch.setitem(sys.modules, "pkg_resources", None)  # import pkg_resources fails
+    for name in [name for name in sys.modules if name.split(".")[0] == "twitter_text"]:
+        monkeypatch.delitem(sys.modules, name)
+    schemas._tweet_parser.cache_clear()
+    monkeypatch.setattr(schemas, "_weighted_word", schemas._weigh)  # no earlier answer reused
+    try:
+        assert schemas._tweet_excess("😀" * 141, 280) == "282"
+        assert schemas._tweet_excess("😀" * 140, 280) is None
+        assert sys.modules["pkg_resources"] is None  # the stand-in was taken back
+    finally:
+        schemas._tweet_parser.cache_clear()
