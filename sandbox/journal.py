@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -60,20 +60,19 @@ class Entry:
     def headers(self) -> dict[str, str]:
         """The request headers, each name once (its first spelling and value, whatever the
         case), Authorization redacted."""
-        if isinstance(self.request_headers, tuple):
-            pairs = zip(self.request_headers[::2], self.request_headers[1::2], strict=True)
-            headers: dict[str, str] = {}
-            seen: set[str] = set()
-            for name, value in pairs:  # as dict() of the request's CIMultiDictProxy gives
-                folded = name.lower()
-                if folded not in seen:
-                    seen.add(folded)
-                    headers[name] = value
-            return headers
-        headers = dict(self.request_headers)
-        for name in headers:
-            if name.lower() == "authorization":
-                headers[name] = REDACTED
+        flat = self.request_headers
+        # Every header, repeated ones too: from the compact tuple, or from the request's
+        # multidict, whose dict() keeps repeated names apart or not depending on its version.
+        pairs: Iterable[tuple[str, str]] = (
+            zip(flat[::2], flat[1::2], strict=True) if isinstance(flat, tuple) else flat.items()
+        )
+        headers: dict[str, str] = {}
+        seen: set[str] = set()
+        for name, value in pairs:
+            folded = name.lower()
+            if folded not in seen:
+                seen.add(folded)
+                headers[name] = REDACTED if folded == "authorization" else value
         return headers
 
     def to_json(self) -> dict[str, Any]:
