@@ -8,11 +8,11 @@ headers=...)`` would send (the same status line, headers, ``Date``, ``Server`` a
 ``Connection`` handling, tests/test_wire.py compares them) and writes it to the transport in
 one call.
 
-Under load, that call is held back until the end of the event loop's turn, so the answers of
-every request the turn handled leave together (see :func:`_hold`): a client waiting on many
-connections is then woken once for all of them, not once per answer. On this 2-core virtual
-machine that halves the kernel time of a push and takes a third more pushes a second
-(benchmarks/README.md).
+That call waits for the end of the event loop's turn (where :func:`_hold` allows), so the
+answers of every request the turn handled leave together: a client waiting on many
+connections is then woken once for all of them, not once per answer. On a 2-core virtual
+machine that cut the kernel time of a push by a third to a half and served 12 to 28 % more
+pushes a second (benchmarks/README.md).
 """
 
 from __future__ import annotations
