@@ -71,8 +71,7 @@ class Delivery:
 
 @dataclass(slots=True)
 class Job:
-    id: str
-    number: int  # the n of job-n: jobs are forgotten in this order
+    number: int  # the n of its id, job-n: jobs are forgotten in this order
     resource: str
     path: str
     identity: str
@@ -92,6 +91,10 @@ class Job:
     waiting: bool = True
     task: asyncio.Task[None] | None = None
     body: bytes | None = None  # the final envelope, fixed when processing ends
+
+    @property
+    def id(self) -> str:
+        return f"job-{self.number}"
 
     @property
     def done(self) -> bool:
@@ -186,7 +189,6 @@ class JobQueue:
         outbound: Fault | None = None,
     ) -> Job:
         job = Job(
-            id=f"job-{self._next}",
             number=self._next,
             resource=resource,
             path=path,

@@ -49,6 +49,12 @@ async def port() -> AsyncIterator[int]:
     await runner.cleanup()
 
 
+def content_length(head: bytes) -> int:
+    return next(
+        int(line.split(b": ")[1]) for line in head.split(b"\r\n") if line.startswith(b"Content-L")
+    )
+
+
 async def exchange(port: int, request: bytes) -> tuple[bytes, set[bytes], bytes, bytes, bool]:
     """Status line, headers but Date, body, anything sent after it, and whether the server
     closed the connection."""
@@ -57,8 +63,7 @@ async def exchange(port: int, request: bytes) -> tuple[bytes, set[bytes], bytes,
     head = await reader.readuntil(b"\r\n\r\n")
     status, *lines = head.removesuffix(b"\r\n\r\n").split(b"\r\n")
     headers = {line for line in lines if not line.startswith(b"Date: ")}
-    length = next(int(line.split(b": ")[1]) for line in lines if line.startswith(b"Content-L"))
-    body = b"" if request.startswith(b"HEAD") else await reader.readexactly(length)
+    body = b"" if request.startswith(b"HEAD") else await reader.readexactly(content_length(head))
     after, closed = b"", False
     try:
         while chunk := await asyncio.wait_for(reader.read(1024), 0.1):
@@ -131,10 +136,7 @@ def test_an_answer_reads_as_the_json_response_it_replaces() -> None:
 async def read_answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     """The status line and body of the next answer on the connection."""
     head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        int(line.split(b": ")[1]) for line in head.split(b"\r\n") if line.startswith(b"Content-L")
-    )
-    return head.split(b"\r\n", 1)[0], await reader.readexactly(length)
+    return head.split(b"\r\n", 1)[0], await reader.readexactly(content_length(head))
 
 
 async def test_pipelined_requests_are_answered_in_order_whoever_answers(port: int) -> None:
