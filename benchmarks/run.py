@@ -105,7 +105,7 @@ def compact(value: object) -> str:
 def workload() -> list[Push]:
     """The example body of every resource in the catalog, addressed to its provider's first
     built-in identity that may publish (and to its first board or playlist in the path)."""
-    from sandbox.catalog import ENDPOINTS
+    from sandbox.api.push import ENDPOINTS
 
     identities = json.loads((FIXTURES / "identities.json").read_text())["identities"]
     tokens: dict[str, str] = {}

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     """``sandbox.run`` without importing the server on ``import sandbox`` (keeps --help fast)."""
     if name == "run":
-        from sandbox.handle import run
+        from sandbox.testing.handle import run
 
         return run
     raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

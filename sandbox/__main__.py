@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from sandbox import __version__
-from sandbox.catalog import ENDPOINTS
+from sandbox.api.errors import SettingsError
+from sandbox.api.push import ENDPOINTS
 from sandbox.config import add_options, settings_from
-from sandbox.errors import SettingsError
 
 DESCRIPTION = """\
 An offline emulator of the OneAll Push API. It serves the 20 push resources (and the legacy
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         parser.exit(2, f"oneall-sandbox: error: {error}\n")
     if namespace.openapi:
-        from sandbox.openapi import document_json
+        from sandbox.openapi.document import document_json
 
         sys.stdout.write(document_json(settings))
         return 0
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(message)s",
         datefmt="%H:%M:%S",
     )
-    from sandbox.server import serve, tune_allocator
+    from sandbox.http.server import serve, tune_allocator
 
     tune_allocator()
     try:

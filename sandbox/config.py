@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from sandbox.errors import SettingsError
+from sandbox.api.errors import SettingsError
 
 DEFAULT_PUBLIC_KEY = "1c9f6d26-770d-42f1-91bc-754dc31d00f0"
 DEFAULT_PRIVATE_KEY = "f2e52630-52fa-4c90-8bde-e92c1f7211f4"

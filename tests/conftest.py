@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from sandbox.app import ENTRY, basic_credentials, create_app
-from sandbox.catalog import ENDPOINTS, Endpoint
+from sandbox.api.datafiles import data_path
+from sandbox.api.push import ENDPOINTS, Endpoint
 from sandbox.config import Settings
-from sandbox.datafiles import data_path
-from sandbox.openapi import CONTROL_PREFIX, build_document
+from sandbox.http.app import ENTRY, basic_credentials, create_app
+from sandbox.openapi.document import CONTROL_PREFIX, build_document
 
 AUTH = basic_credentials(Settings().public_key, Settings().private_key)
 TOKENS = {
@@ -79,7 +79,7 @@ class Contract:
         if operation is None:
             if template is not None and status < 400:
                 return "", f"{method} {template} is not in the OpenAPI document: add its row "
-                "(sandbox/openapi.py: CONTROL_PLANE for the control plane)"
+                "(sandbox/openapi/document.py: CONTROL_PLANE for the control plane)"
             return "#/components/schemas/Error", ""  # unknown path or method: an error envelope
         answer = operation["responses"].get(str(status))
         if answer is None:

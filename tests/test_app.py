@@ -13,10 +13,10 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import TestClient, make_mocked_request
 
-from sandbox.app import create_app, read_body
-from sandbox.catalog import BY_NAME, ENDPOINTS, Endpoint
+from sandbox.api.errors import PayloadTooLarge
+from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
-from sandbox.errors import PayloadTooLarge
+from sandbox.http.app import create_app, read_body
 from tests.conftest import (
     AUTH,
     ENDPOINT_IDS,
@@ -556,7 +556,7 @@ async def test_a_callback_url_whose_host_python_cannot_read_is_a_400(client: Cli
 def test_a_body_is_read_as_pythons_json_reads_it(raw: bytes) -> None:
     import json
 
-    from sandbox.app import parse_body
+    from sandbox.http.app import parse_body
 
     assert repr(parse_body(raw)) == repr(json.loads(raw.removeprefix(b"\xef\xbb\xbf")))
 
@@ -564,7 +564,7 @@ def test_a_body_is_read_as_pythons_json_reads_it(raw: bytes) -> None:
 def test_an_answer_is_encoded_as_pythons_json_encodes_it() -> None:
     import json
 
-    from sandbox import envelope
+    from sandbox.api import envelope
 
     data = {"text": 'q"b\\s/ \x00\x1f\x7f\u2028 é 😀\n\t', "n": [1, -2, True, None], "e": {}}
     path = "/push/identities/x/tw\udcffitter/post.json"  # undecodable bytes in a path

@@ -28,9 +28,9 @@ from aiohttp import ClientResponse, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.test_utils import TestClient, TestServer
 
-from sandbox.app import create_app
-from sandbox.catalog import BY_NAME
+from sandbox.api.push import BY_NAME
 from sandbox.config import Settings
+from sandbox.http.app import create_app
 from tests.conftest import AUTH, TOKENS, ClientFactory, example, push_path
 
 Client = TestClient[web.Request, web.Application]

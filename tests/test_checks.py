@@ -12,9 +12,9 @@ from typing import Any
 import fastjsonschema
 import pytest
 
-from sandbox.catalog import ENDPOINTS, Endpoint
-from sandbox.checks import Unsupported, compile_check
-from sandbox.datafiles import data_path
+from sandbox.api.datafiles import data_path
+from sandbox.api.push import ENDPOINTS, Endpoint
+from sandbox.validation.checks import Unsupported, compile_check
 from tests.conftest import example
 
 SCHEMAS = data_path("schemas")

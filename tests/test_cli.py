@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.__main__ import main
+from sandbox.api.errors import SettingsError
 from sandbox.config import load_settings
-from sandbox.errors import SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "Sandbox listening on "

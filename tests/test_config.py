@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.api.errors import SettingsError
 from sandbox.config import Settings, load_settings
-from sandbox.errors import SettingsError
 
 
 def test_defaults_work_with_no_configuration() -> None:

@@ -12,11 +12,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from sandbox.app import create_app
-from sandbox.catalog import ENDPOINTS
+from sandbox.api.push import ENDPOINTS
 from sandbox.config import Settings
-from sandbox.server import Running, start
-from sandbox.state import SANDBOX
+from sandbox.http.app import create_app
+from sandbox.http.appkeys import SANDBOX
+from sandbox.http.server import Running, start
 from tests.conftest import AUTH, ENDPOINT_IDS, TOKENS, ClientFactory, example, push_path
 
 Answer = tuple[int, dict[str, str], Any, list[dict[str, Any]]]

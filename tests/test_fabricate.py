@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sandbox import fabricate
-from sandbox.fabricate import Fabricator, IdSource, Push, ResultFactory, make_user
-from sandbox.identities import Identity
+from sandbox.model import results as fabricate
+from sandbox.model.identities import Identity
+from sandbox.model.results import Fabricator, IdSource, Push, ResultFactory, make_user
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -556,7 +556,7 @@ def test_make_user_rejects_an_unknown_provider() -> None:
 
 
 def test_importing_fabricate_does_not_import_faker() -> None:
-    code = "import sandbox.fabricate, sys; print('faker' in sys.modules)"
+    code = "import sandbox.model.results, sys; print('faker' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

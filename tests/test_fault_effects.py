@@ -18,13 +18,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from sandbox.app import create_app
-from sandbox.catalog import BY_NAME, Endpoint
+from sandbox.api.errors import SettingsError
+from sandbox.api.push import BY_NAME, Endpoint
 from sandbox.config import Settings
-from sandbox.errors import SettingsError
-from sandbox.faults import ANSWER_EFFECTS, PRESETS
-from sandbox.server import start
-from sandbox.state import SANDBOX
+from sandbox.http.app import create_app
+from sandbox.http.appkeys import SANDBOX
+from sandbox.http.server import start
+from sandbox.model.faults import ANSWER_EFFECTS, PRESETS
 from tests.conftest import AUTH, TOKENS, ClientFactory, example, push_path
 
 Client = TestClient[web.Request, web.Application]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from sandbox.app import create_app
+from sandbox.api.datafiles import data_path
+from sandbox.api.errors import SettingsError
 from sandbox.config import Settings, load_settings
-from sandbox.datafiles import data_path
-from sandbox.errors import SettingsError
-from sandbox.faults import (
+from sandbox.http.app import create_app
+from sandbox.model.faults import (
     DEFAULT_HANG_MS,
     EFFECTS,
     PRESETS,

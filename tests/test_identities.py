@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.fabricate import Fabricator, make_user
-from sandbox.identities import Identity, IdentityStore, TargetList
+from sandbox.model.identities import Identity, IdentityStore, TargetList
+from sandbox.model.results import Fabricator, make_user
 
 TOKEN = "00000000-0000-4000-8000-000000000001"
 OTHER = "00000000-0000-4000-8000-000000000002"

@@ -9,10 +9,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from sandbox.app import create_app
-from sandbox.catalog import BY_NAME
+from sandbox.api.push import BY_NAME
 from sandbox.config import Settings
-from sandbox.journal import Entry, Journal
+from sandbox.http.app import create_app
+from sandbox.model.journal import Entry, Journal
 from tests.conftest import AUTH, TOKENS, ClientFactory, example, push_path
 
 Client = TestClient[web.Request, web.Application]

@@ -15,15 +15,16 @@ import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
 
-from sandbox import envelope, openapi
 from sandbox.__main__ import main
-from sandbox.app import create_app
-from sandbox.catalog import BY_NAME, ENDPOINTS, Endpoint
+from sandbox.api import envelope
+from sandbox.api.errors import BadRequest
+from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
-from sandbox.errors import BadRequest
-from sandbox.jobs import callback_refusal
-from sandbox.openapi import ARMING_TAG, CONTROL_PLANE, RESULTS, build_document
-from sandbox.state import compiled_validators
+from sandbox.http.app import create_app
+from sandbox.model.jobs import callback_refusal
+from sandbox.model.sandbox import compiled_validators
+from sandbox.openapi import document as openapi
+from sandbox.openapi.document import ARMING_TAG, CONTROL_PLANE, RESULTS, build_document
 from tests.conftest import AUTH, ENDPOINT_IDS, ClientFactory, Contract, example, push_path
 
 Client = Any

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from sandbox import schemas
-from sandbox.catalog import ENDPOINTS, Endpoint
-from sandbox.datafiles import data_path
-from sandbox.errors import BadRequest, SettingsError
-from sandbox.schemas import SchemaMissing, Validators, _tweet_excess
+from sandbox.api.datafiles import data_path
+from sandbox.api.errors import BadRequest, SettingsError
+from sandbox.api.push import ENDPOINTS, Endpoint
+from sandbox.validation import schemas
+from sandbox.validation.schemas import SchemaMissing, Validators, _tweet_excess
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [endpoint.name for endpoint in ENDPOINTS]
@@ -736,8 +736,8 @@ def test_happy_path_imports_no_slow_libraries() -> None:
     """jsonschema is only for wording refusals; twitter_text only for long or dotted tweets."""
     code = (
         "import json, sys\n"
-        "from sandbox.schemas import Validators\n"
-        "from sandbox.catalog import ENDPOINTS\n"
+        "from sandbox.validation.schemas import Validators\n"
+        "from sandbox.api.push import ENDPOINTS\n"
         "names = [e.name for e in ENDPOINTS]\n"
         "v = Validators.load(names)\n"
         "for n in names:\n"

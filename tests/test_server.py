@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from sandbox.app import create_app
 from sandbox.config import Settings
-from sandbox.server import Running, start, tune_allocator
-from sandbox.state import SANDBOX
+from sandbox.http.app import create_app
+from sandbox.http.appkeys import SANDBOX
+from sandbox.http.server import Running, start, tune_allocator
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 

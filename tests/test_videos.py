@@ -21,13 +21,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
 
-from sandbox import jobs as jobs_module
-from sandbox.app import create_app
-from sandbox.catalog import BY_NAME, Endpoint
+from sandbox.api.push import BY_NAME, Endpoint
 from sandbox.config import Settings
-from sandbox.faults import PRESETS
-from sandbox.handle import SandboxHandle, run
-from sandbox.state import SANDBOX
+from sandbox.http.app import create_app
+from sandbox.http.appkeys import SANDBOX
+from sandbox.model import jobs as jobs_module
+from sandbox.model.faults import PRESETS
+from sandbox.testing.handle import SandboxHandle, run
 from tests.conftest import AUTH, PATH_PARAMS, TOKENS, ClientFactory, example, push_path
 
 Client = TestClient[web.Request, web.Application]

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.test_utils import make_mocked_request
 
-from sandbox.wire import Answer
+from sandbox.http.wire import Answer
 
 BODY = b'{"response":{"request":{"status":{"code":201}}}}'
 EXTRA = {"Deprecation": "@1533081600", "X-Sandbox-Job": "job-1"}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from sandbox.handle import SandboxHandle
+from sandbox.testing.handle import SandboxHandle
 
 
 async def publish_tweet(base_url: str, headers: Mapping[str, str], token: str, text: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from sandbox.handle import SandboxHandle
+from sandbox.testing.handle import SandboxHandle
 
 
 async def publish_with_retry(url: str, headers: Mapping[str, str], body: object) -> int:

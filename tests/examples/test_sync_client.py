@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox.handle import SandboxHandle
+from sandbox.testing.handle import SandboxHandle
 
 
 @pytest.mark.sandbox(seed=42)

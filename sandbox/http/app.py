@@ -29,11 +29,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from sandbox import effects, envelope
-from sandbox.admin import ADMIN_PREFIX, add_admin_routes
-from sandbox.catalog import ENDPOINTS, PUSH_PREFIX, Endpoint
-from sandbox.config import Settings
-from sandbox.errors import (
+from sandbox.api import envelope
+from sandbox.api.errors import (
     BadRequest,
     Forbidden,
     MethodNotAllowed,
@@ -42,8 +39,14 @@ from sandbox.errors import (
     RequestError,
     Unauthorized,
 )
-from sandbox.fabricate import Push
-from sandbox.faults import (
+from sandbox.api.push import ENDPOINTS, PUSH_PREFIX, Endpoint
+from sandbox.config import Settings
+from sandbox.http import effects
+from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
+from sandbox.http.callbacks import CallbackPoster
+from sandbox.http.control import ADMIN_PREFIX, add_admin_routes
+from sandbox.http.wire import Answer
+from sandbox.model.faults import (
     ANSWER_EFFECTS,
     CALLBACK_EFFECTS,
     PROCESSING_EFFECTS,
@@ -52,12 +55,12 @@ from sandbox.faults import (
     build_fault,
     parse_header,
 )
-from sandbox.identities import TARGET_NOUNS, Identity, describe_targets
-from sandbox.jobs import JOB_HEADER, Job, callback_refusal
-from sandbox.journal import Entry, body_for_journal
-from sandbox.jsontext import unpaired_surrogate
-from sandbox.state import SANDBOX, Sandbox
-from sandbox.wire import Answer
+from sandbox.model.identities import TARGET_NOUNS, Identity, describe_targets
+from sandbox.model.jobs import JOB_HEADER, Job, callback_refusal
+from sandbox.model.journal import Entry, body_for_journal
+from sandbox.model.results import RESULTS, Push
+from sandbox.model.sandbox import Sandbox
+from sandbox.validation.body import unpaired_surrogate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by push()
@@ -76,7 +79,7 @@ KNOWN_PATHS = [endpoint.display_path for endpoint in ENDPOINTS]
 def create_app(settings: Settings) -> web.Application:
     """Routes compiled once from the catalog, models loaded from the settings' files."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=settings.max_body)
-    state = app[SANDBOX] = Sandbox.from_settings(settings)
+    state = app[SANDBOX] = Sandbox.from_settings(settings, poster=CallbackPoster())
     app.on_shutdown.append(lambda _: _stop_waiting(state))
     app.on_cleanup.append(lambda _: state.close())
     index = PushIndex()
@@ -305,10 +308,11 @@ def finish(
             f"{entry.duration_ms:.1f}ms{'' if response.status < 400 else f' ({info})'}"
             + (f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "")
         )
-        if sandbox.access_lines is None:
+        lines = request.app.get(ACCESS_LINES)
+        if lines is None:
             access_log.info("%s", line)
         else:
-            sandbox.access_lines.add(line)
+            lines.add(line)
     return response
 
 
@@ -442,7 +446,7 @@ async def pipeline(
             if replaced is not None:
                 entry.info = f"Injected fault: {fault.preset or fault.effect}"
                 return replaced, entry.info
-    data = endpoint.result(Push(identity, node, params, sandbox.fabricator.ids(identity)))
+    data = RESULTS[endpoint.result](Push(identity, node, params, sandbox.fabricator.ids(identity)))
     entry.data = data
     if endpoint.creates:
         remember_created(identity, endpoint, node, data)

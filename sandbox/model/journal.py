@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sandbox.jsontext import unpaired_surrogate
+from sandbox.validation.body import unpaired_surrogate
 
 REDACTED = "[redacted]"
 

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import aiohttp
 
 from sandbox.config import Settings
-from sandbox.faults import Fault
-from sandbox.server import Running, start
-from sandbox.state import Sandbox
+from sandbox.http.server import Running, start
+from sandbox.model.faults import Fault
+from sandbox.model.sandbox import Sandbox
 
 T = TypeVar("T")
 

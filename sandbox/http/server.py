@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from sandbox.accesslog import AccessLines
-from sandbox.app import create_app, direct_pushes
-from sandbox.catalog import PROVIDERS
+from sandbox.api.errors import SettingsError
+from sandbox.api.push import PROVIDERS
 from sandbox.config import Settings
-from sandbox.errors import SettingsError
-from sandbox.state import SANDBOX, Sandbox
+from sandbox.http.accesslog import AccessLines
+from sandbox.http.app import create_app, direct_pushes
+from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
+from sandbox.model.sandbox import Sandbox
 
 EXAMPLE_TWEET = '{"request": {"push": {"post": {"message": "Hello from the sandbox"}}}}'
 
@@ -127,7 +128,7 @@ async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ())
     for signum in stop_signals:
         loop.add_signal_handler(signum, stopped.set)
     app = create_app(settings)
-    lines = app[SANDBOX].access_lines = AccessLines(sys.stderr)
+    lines = app[ACCESS_LINES] = AccessLines(sys.stderr)
     app.on_cleanup.append(lambda _: _flush(lines))
     running = await start(settings, app)
     # What start-up made (schemas, checks, identities, modules) lives as long as the process:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from sandbox.catalog import ENDPOINTS, PROVIDERS
-from sandbox.errors import SettingsError
+from sandbox.api.errors import SettingsError
+from sandbox.api.push import ENDPOINTS, PROVIDERS
 
 # Effects on the answer to the request itself.
 ANSWER_EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")

@@ -1,7 +1,8 @@
 """A schema compiled to one small Python function that says whether a body is valid.
 
 The happy path of every push asks only that question; why a body is refused is worded apart
-(by jsonschema, see :mod:`sandbox.schemas`). A general compiler such as fastjsonschema makes
+(by jsonschema, see :mod:`sandbox.validation.schemas`). A general compiler such as
+fastjsonschema makes
 code that builds error messages, key sets and name prefixes as it goes; under load that cost
 a fifth of a push. This one handles the part of JSON Schema the sandbox's schemas use, as
 straight-line code of ``isinstance``, ``len`` and dict lookups, and says

@@ -12,22 +12,21 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from sandbox import __version__, envelope, fabricate, faults
-from sandbox.catalog import ENDPOINTS, PROVIDERS, Endpoint
+from sandbox import __version__
+from sandbox.api import envelope
+from sandbox.api.datafiles import data_path
+from sandbox.api.errors import SettingsError
+from sandbox.api.push import ENDPOINTS, PROVIDERS, Endpoint
 from sandbox.config import UUID_PATTERN, Settings
-from sandbox.datafiles import data_path
-from sandbox.errors import SettingsError
-from sandbox.identities import TARGET_KINDS, read_identities_file
-from sandbox.jobs import JOB_HEADER, JOB_STATES
-from sandbox.schemas import DEFS_FILE
-from sandbox.state import SANDBOX
+from sandbox.model import faults
+from sandbox.model.identities import TARGET_KINDS, read_identities_file
+from sandbox.model.jobs import JOB_HEADER, JOB_STATES
+from sandbox.validation.schemas import DEFS_FILE
 
 OPENAPI_VERSION = "3.1.0"
 CONTROL_PREFIX = "/__sandbox/"
@@ -88,9 +87,9 @@ class Result:
     optional: Mapping[str, Schema] = field(default_factory=dict)
 
 
-RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
-    fabricate.facebook_post: Result("post", FACEBOOK_POST),
-    fabricate.facebook_picture: Result(
+RESULTS: dict[str, Result] = {  # by result factory name, as the catalog names them
+    "facebook_post": Result("post", FACEBOOK_POST),
+    "facebook_picture": Result(
         "picture",
         {
             "picture_id": pattern(FACEBOOK_NUMBER),
@@ -100,7 +99,7 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
         },
         FACEBOOK_POST,
     ),
-    fabricate.facebook_video: Result(
+    "facebook_video": Result(
         "video",
         {
             "video_id": pattern(FACEBOOK_NUMBER),
@@ -110,7 +109,7 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
         },
         FACEBOOK_POST,
     ),
-    fabricate.linkedin_post: Result(
+    "linkedin_post": Result(
         "post",
         {
             "post_id": pattern("urn:li:share:[0-9]{19}"),
@@ -119,14 +118,14 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
             ),
         },
     ),
-    fabricate.pinterest_pin: Result(
+    "pinterest_pin": Result(
         "pin",
         {
             "pin_id": pattern("[0-9]{18}"),
             "pin_location": pattern(r"https://www\.pinterest\.com/pin/[0-9]{18}/"),
         },
     ),
-    fabricate.pinterest_board: Result(
+    "pinterest_board": Result(
         "board",
         {
             "board_id": pattern("[0-9]{18}"),
@@ -134,24 +133,24 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
             "board_name": {"type": "string", "minLength": 1},
         },
     ),
-    fabricate.twitter_post: Result(
+    "twitter_post": Result(
         "post",
         {
             "post_id": TWEET_ID,
             "post_location": pattern(rf"https://twitter\.com/{NO_SPACE}/status/[0-9]{{19}}"),
         },
     ),
-    fabricate.twitter_picture: Result(
+    "twitter_picture": Result(
         "picture",
         {
             "picture_id": TWEET_ID,
             "expires_after_secs": {"type": "integer", "minimum": 1},
         },
     ),
-    fabricate.twitter_video: Result(
+    "twitter_video": Result(
         "video", {"video_id": TWEET_ID, "processing_status": PROCESSING_STATUS}
     ),
-    fabricate.youtube_video: Result(
+    "youtube_video": Result(
         "video",
         {
             "video_id": YOUTUBE_VIDEO_ID,
@@ -159,7 +158,7 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
             "processing_status": PROCESSING_STATUS,
         },
     ),
-    fabricate.youtube_playlist_item: Result(
+    "youtube_playlist_item": Result(
         "playlist_item",
         {
             "playlist_item_id": pattern("[A-Za-z0-9_-]+"),
@@ -167,7 +166,7 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
             "video_id": {**ANY_ID, "description": "the video_id of the request"},
         },
     ),
-    fabricate.youtube_playlist: Result(
+    "youtube_playlist": Result(
         "playlist",
         {
             "playlist_id": pattern("PL[A-Za-z0-9_-]{32}"),
@@ -176,7 +175,7 @@ RESULTS: dict[Callable[..., dict[str, Any]], Result] = {
             ),
         },
     ),
-    fabricate.youtube_channel_section: Result(
+    "youtube_channel_section": Result(
         "section",
         {
             "section_id": {
@@ -952,11 +951,5 @@ def document_json(settings: Settings | None = None, server: str | None = None) -
 
 
 @functools.lru_cache(maxsize=16)
-def _served(settings: Settings, server: str) -> bytes:
+def served(settings: Settings, server: str) -> bytes:
     return json.dumps(document(settings, server), ensure_ascii=False).encode()
-
-
-async def serve_document(request: web.Request) -> web.Response:
-    """``GET /__sandbox/openapi.json``: the document, its server the URL it was asked at."""
-    body = _served(request.app[SANDBOX].settings, str(request.url.origin()))
-    return web.Response(body=body, content_type="application/json")

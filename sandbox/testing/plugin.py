@@ -10,8 +10,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox.config import Settings
-from sandbox.handle import RUNTIME_SETTINGS, SandboxHandle, ThreadedSandbox, settings_for
-from sandbox.server import start
+from sandbox.http.server import start
+from sandbox.testing.handle import RUNTIME_SETTINGS, SandboxHandle, ThreadedSandbox, settings_for
 
 
 def pytest_configure(config: pytest.Config) -> None:

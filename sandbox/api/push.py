@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sandbox import fabricate
-from sandbox.fabricate import ResultFactory
-
 PUSH_PREFIX = "/push/identities/{token}/"
 
 
@@ -34,7 +31,7 @@ class Endpoint:
     name: str
     path: str
     node: str
-    result: ResultFactory
+    result: str  # the result factory's name in sandbox.model.results.RESULTS
     target: Target | None = None
     creates: str | None = None
     deprecated: bool = False
@@ -60,56 +57,46 @@ GROUP = Target("groups", key="id")
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     # Facebook: the three profile resources are deprecated since 2018-08-01 (spec §4).
-    Endpoint(
-        "facebook.post", "facebook/post.json", "post", fabricate.facebook_post, deprecated=True
-    ),
+    Endpoint("facebook.post", "facebook/post.json", "post", "facebook_post", deprecated=True),
     Endpoint(
         "facebook.picture",
         "facebook/picture.json",
         "picture",
-        fabricate.facebook_picture,
+        "facebook_picture",
         deprecated=True,
     ),
-    Endpoint(
-        "facebook.video", "facebook/video.json", "video", fabricate.facebook_video, deprecated=True
-    ),
-    Endpoint(
-        "facebook.group.post", "facebook/group/post.json", "group", fabricate.facebook_post, GROUP
-    ),
+    Endpoint("facebook.video", "facebook/video.json", "video", "facebook_video", deprecated=True),
+    Endpoint("facebook.group.post", "facebook/group/post.json", "group", "facebook_post", GROUP),
     Endpoint(
         "facebook.group.picture",
         "facebook/group/picture.json",
         "group",
-        fabricate.facebook_picture,
+        "facebook_picture",
         GROUP,
     ),
     Endpoint(
         "facebook.group.video",
         "facebook/group/video.json",
         "group",
-        fabricate.facebook_video,
+        "facebook_video",
         GROUP,
     ),
-    Endpoint(
-        "facebook.page.post", "facebook/page/post.json", "page", fabricate.facebook_post, PAGE
-    ),
+    Endpoint("facebook.page.post", "facebook/page/post.json", "page", "facebook_post", PAGE),
     Endpoint(
         "facebook.page.picture",
         "facebook/page/picture.json",
         "page",
-        fabricate.facebook_picture,
+        "facebook_picture",
         PAGE,
     ),
-    Endpoint(
-        "facebook.page.video", "facebook/page/video.json", "page", fabricate.facebook_video, PAGE
-    ),
+    Endpoint("facebook.page.video", "facebook/page/video.json", "page", "facebook_video", PAGE),
     # LinkedIn
-    Endpoint("linkedin.post", "linkedin/post.json", "post", fabricate.linkedin_post),
+    Endpoint("linkedin.post", "linkedin/post.json", "post", "linkedin_post"),
     Endpoint(
         "linkedin.company.post",
         "linkedin/company/post.json",
         "post",
-        fabricate.linkedin_post,
+        "linkedin_post",
         Target("companies", key="company"),
     ),
     # Pinterest
@@ -117,52 +104,48 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "pinterest.board.pin",
         "pinterest/board/{board_id}/pin.json",
         "pin",
-        fabricate.pinterest_pin,
+        "pinterest_pin",
         Target("boards", param="board_id"),
     ),
     Endpoint(
         "pinterest.pin",
         "pinterest/pin.json",
         "pin",
-        fabricate.pinterest_pin,
+        "pinterest_pin",
         Target("boards", key="board"),
     ),
     Endpoint(
         "pinterest.board",
         "pinterest/board.json",
         "board",
-        fabricate.pinterest_board,
+        "pinterest_board",
         creates="boards",
     ),
     # Twitter
-    Endpoint("twitter.post", "twitter/post.json", "post", fabricate.twitter_post),
-    Endpoint("twitter.picture", "twitter/picture.json", "picture", fabricate.twitter_picture),
-    Endpoint(
-        "twitter.video", "twitter/video.json", "video", fabricate.twitter_video, asynchronous=True
-    ),
+    Endpoint("twitter.post", "twitter/post.json", "post", "twitter_post"),
+    Endpoint("twitter.picture", "twitter/picture.json", "picture", "twitter_picture"),
+    Endpoint("twitter.video", "twitter/video.json", "video", "twitter_video", asynchronous=True),
     # YouTube
-    Endpoint(
-        "youtube.video", "youtube/video.json", "video", fabricate.youtube_video, asynchronous=True
-    ),
+    Endpoint("youtube.video", "youtube/video.json", "video", "youtube_video", asynchronous=True),
     Endpoint(
         "youtube.playlist.video",
         "youtube/playlist/{playlist_id}/video.json",
         "video",
-        fabricate.youtube_playlist_item,
+        "youtube_playlist_item",
         Target("playlists", param="playlist_id"),
     ),
     Endpoint(
         "youtube.playlist",
         "youtube/playlist.json",
         "playlist",
-        fabricate.youtube_playlist,
+        "youtube_playlist",
         creates="playlists",
     ),
     Endpoint(
         "youtube.channel.section",
         "youtube/channel/section.json",
         "section",
-        fabricate.youtube_channel_section,
+        "youtube_channel_section",
     ),
 )
 

@@ -3,24 +3,38 @@ journal, what was published and the video jobs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from dataclasses import dataclass
 from typing import IO
 
-from aiohttp import web
-
-from sandbox.accesslog import AccessLines
-from sandbox.catalog import ENDPOINTS
+from sandbox.api.datafiles import data_path
+from sandbox.api.errors import SettingsError
+from sandbox.api.push import ENDPOINTS
 from sandbox.config import Settings
-from sandbox.datafiles import data_path
-from sandbox.effects import Shutdown
-from sandbox.errors import SettingsError
-from sandbox.fabricate import Fabricator
-from sandbox.faults import FaultPlan
-from sandbox.identities import IdentityStore, read_identities_file
-from sandbox.jobs import JobQueue
-from sandbox.journal import Journal, PublishedObjects
-from sandbox.schemas import Validators
+from sandbox.model.faults import FaultPlan
+from sandbox.model.identities import IdentityStore, read_identities_file
+from sandbox.model.jobs import JobQueue, Poster
+from sandbox.model.journal import Journal, PublishedObjects
+from sandbox.model.results import Fabricator
+from sandbox.validation.schemas import Validators
+
+
+class Shutdown:
+    """Cut short every injected wait when the server stops, so nothing outlives it."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep; False when the wait was cut short by a shutdown."""
+        if seconds <= 0:
+            return not self.event.is_set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), seconds)
+            return False
+        return True
 
 
 @dataclass(slots=True)
@@ -35,11 +49,9 @@ class Sandbox:
     shutdown: Shutdown
     jobs: JobQueue
     seed: int | None
-    # The command's batched access log; without it, lines go through logging.
-    access_lines: AccessLines | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Sandbox:
+    def from_settings(cls, settings: Settings, *, poster: Poster) -> Sandbox:
         """Load every file the settings name; SettingsError says which one is wrong and why."""
         path = settings.identities or data_path("fixtures") / "identities.json"
         fabricator = Fabricator(settings.seed)
@@ -60,6 +72,7 @@ class Sandbox:
             processing_time=settings.processing_time,
             retries=settings.callback_retries,
             size=settings.journal_size,
+            poster=poster,
             outbound_fault=lambda job: faults.pick(
                 job.resource, job.provider, job.identity, stage="callback"
             ),
@@ -119,7 +132,3 @@ def _open_sink(settings: Settings) -> IO[str] | None:
         raise SettingsError(
             f"cannot open journal file {settings.journal_file}: {error.strerror}"
         ) from None
-
-
-# The typed key under which the aiohttp application holds its Sandbox.
-SANDBOX = web.AppKey("sandbox", Sandbox)

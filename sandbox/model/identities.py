@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.errors import Forbidden, NotFound, SettingsError
+from sandbox.api.errors import Forbidden, NotFound, SettingsError
 
 TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
 

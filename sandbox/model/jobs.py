@@ -13,15 +13,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
-
-from sandbox import __version__, envelope
-from sandbox.faults import Fault
-from sandbox.identities import PROVIDER_NAMES
-from sandbox.journal import Entry, Journal
+from sandbox import __version__
+from sandbox.api import envelope
+from sandbox.model.faults import Fault
+from sandbox.model.identities import PROVIDER_NAMES
+from sandbox.model.journal import Entry, Journal
 
 USER_AGENT = f"oneall-push-sandbox/{__version__} (video processing callback)"
 JOB_HEADER = "X-Sandbox-Job"
@@ -139,6 +138,21 @@ class Job:
 OutboundFaults = Callable[[Job], Fault | None]
 
 
+class CallbackFailed(Exception):
+    """A callback that got no HTTP answer; its text says why, as the journal shows it."""
+
+
+class Poster(Protocol):
+    """Delivers a callback over HTTP: the one piece of a job that needs a network client, kept
+    in the HTTP layer (:mod:`sandbox.http.callbacks`) so the model needs none."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        """The receiver's status; :class:`CallbackFailed` when there was no answer."""
+
+    async def close(self) -> None:
+        """Release connections; the poster may be used again afterwards."""
+
+
 class JobQueue:
     """Jobs by id, bounded (finished jobs forgotten oldest first). Processing runs on one loop
     timer, not a timer or task per job: every job waits the same time at each stage, so the
@@ -154,19 +168,20 @@ class JobQueue:
         retries: int,
         size: int,
         outbound_fault: OutboundFaults,
+        poster: Poster,
     ) -> None:
         self.journal = journal
         self.processing_time = processing_time
         self.retries = retries
         self.size = size
         self.outbound_fault = outbound_fault
+        self.poster = poster
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._by_video: dict[str, Job] = {}
         self._next = 1
         # (number, job) of the finished jobs, the oldest first: the bound forgets from here
         # without walking past the unfinished ones (thousands, when videos come quickly).
         self._finished: list[tuple[int, Job]] = []
-        self._session: aiohttp.ClientSession | None = None
         # Every delivery task with its job, also of jobs forgotten by the bound or by reset:
         # held strongly (the loop keeps only weak references) and cancelled by close().
         self._tasks: dict[asyncio.Task[None], Job] = {}
@@ -229,9 +244,7 @@ class JobQueue:
     async def close(self) -> None:
         """Cancel every timer and task and close the client: nothing outlives the server."""
         await asyncio.gather(*self._cancel(), return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.poster.close()
 
     def reset(self) -> None:
         """Forget every job; running ones are cancelled (their callbacks never go out)."""
@@ -347,17 +360,12 @@ class JobQueue:
             job.deliveries.append(delivery)
             started = time.perf_counter()
             try:
-                async with self._client().post(
-                    job.callback_url,
-                    data=body,
-                    headers=self._headers(job),
-                    timeout=aiohttp.ClientTimeout(total=CALLBACK_TIMEOUT_S),
-                    allow_redirects=False,
-                ) as response:
-                    delivery.status = response.status
-            except (aiohttp.ClientError, TimeoutError) as error:
+                delivery.status = await self.poster.post(
+                    job.callback_url, body, self._headers(job), CALLBACK_TIMEOUT_S
+                )
+            except CallbackFailed as error:
                 # Interned: a receiver that is down fails every job's attempts the same way.
-                delivery.error = sys.intern(f"{type(error).__name__} {error}".strip())
+                delivery.error = sys.intern(str(error))
             delivery.duration_ms = (time.perf_counter() - started) * 1000
             self._record(
                 job,
@@ -379,12 +387,6 @@ class JobQueue:
             "User-Agent": USER_AGENT,
             JOB_HEADER: job.id,
         }
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # trust_env=False: never route callbacks through a proxy from the environment
-            self._session = aiohttp.ClientSession(trust_env=False)
-        return self._session
 
     def _record(
         self,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from sandbox.identities import Identity
+    from sandbox.model.identities import Identity
 
 # Twitter's snowflake epoch, 2010-11-04T01:42:54.657Z, in ms (spec §5).
 TWITTER_EPOCH_MS = 1288834974657
@@ -554,3 +554,24 @@ def _make_user(provider: str, ids: IdSource) -> dict[str, Any]:
         phrase = " ".join(words[ids.below(len(words))] for words in phrase_words)
         user["channel_title"] = phrase.title()
     return user
+
+
+# The catalog names each resource's factory by its name here (``Endpoint.result``).
+RESULTS: dict[str, ResultFactory] = {
+    factory.__name__: factory
+    for factory in (
+        facebook_post,
+        facebook_picture,
+        facebook_video,
+        linkedin_post,
+        pinterest_pin,
+        pinterest_board,
+        twitter_post,
+        twitter_picture,
+        twitter_video,
+        youtube_video,
+        youtube_playlist_item,
+        youtube_playlist,
+        youtube_channel_section,
+    )
+}

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sandbox.checks import Unsupported, compile_check
-from sandbox.datafiles import data_path
-from sandbox.errors import BadRequest, SettingsError
+from sandbox.api.datafiles import data_path
+from sandbox.api.errors import BadRequest, SettingsError
+from sandbox.validation.checks import Unsupported, compile_check
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -720,8 +720,9 @@ def _local_refs(schema: object) -> bool:
 
 
 def _fast(schema: dict[str, Any]) -> Callable[[object], bool]:
-    """Whether a value is valid: compiled by :mod:`sandbox.checks`, else by fastjsonschema
-    (imported only then: the schemas shipped need it not). ValueError for a schema that
+    """Whether a value is valid: compiled by :mod:`sandbox.validation.checks`, else by
+    fastjsonschema (imported only then: the schemas shipped need it not). ValueError for a schema
+    that
     fastjsonschema cannot use either."""
     try:
         return compile_check(schema)

@@ -10,12 +10,12 @@ from typing import Any
 from aiohttp import web
 
 from sandbox import __version__
-from sandbox.catalog import ENDPOINTS
-from sandbox.errors import BadRequest, NotFound
-from sandbox.faults import FaultSpecError
-from sandbox.jobs import JOB_STATES
-from sandbox.jsontext import unpaired_surrogate
-from sandbox.state import SANDBOX
+from sandbox.api.errors import BadRequest, NotFound
+from sandbox.api.push import ENDPOINTS
+from sandbox.http.appkeys import SANDBOX
+from sandbox.model.faults import FaultSpecError
+from sandbox.model.jobs import JOB_STATES
+from sandbox.validation.body import unpaired_surrogate
 
 ADMIN_PREFIX = "/__sandbox/"
 
@@ -183,10 +183,12 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def openapi_document(request: web.Request) -> web.StreamResponse:
-    """Built on first request: the generator stays off the start-up path (cold start)."""
-    from sandbox.openapi import serve_document
+    """``GET /__sandbox/openapi.json``: the document, its server the URL it was asked at. Built
+    on first request: the generator stays off the start-up path (cold start)."""
+    from sandbox.openapi.document import served
 
-    return await serve_document(request)
+    body = served(request.app[SANDBOX].settings, str(request.url.origin()))
+    return web.Response(body=body, content_type="application/json")
 
 
 def add_admin_routes(app: web.Application) -> None:

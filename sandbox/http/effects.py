@@ -7,16 +7,16 @@ Every injected wait ends early when the server stops (``Shutdown``) or the clien
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Mapping
 
 from aiohttp import web
 
-from sandbox import envelope
-from sandbox.errors import ProviderError
-from sandbox.faults import Fault
-from sandbox.identities import PROVIDER_NAMES
+from sandbox.api import envelope
+from sandbox.api.errors import ProviderError
+from sandbox.model.faults import Fault
+from sandbox.model.identities import PROVIDER_NAMES
+from sandbox.model.sandbox import Shutdown
 
 POLL_SECONDS = 0.05
 HTML_PAGES = {
@@ -24,22 +24,6 @@ HTML_PAGES = {
     503: "Service Temporarily Unavailable",
     504: "Gateway Time-out",
 }
-
-
-class Shutdown:
-    """Cut short every injected wait when the server stops, so nothing outlives it."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    async def sleep(self, seconds: float) -> bool:
-        """Sleep; False when the wait was cut short by a shutdown."""
-        if seconds <= 0:
-            return not self.event.is_set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.event.wait(), seconds)
-            return False
-        return True
 
 
 def connected(request: web.Request) -> bool:

@@ -28,7 +28,7 @@ class SettingsError(SandboxError):
 
 
 class RequestError(SandboxError):
-    """A refused request: :func:`sandbox.app.push` turns it into an error envelope with
+    """A refused request: :func:`sandbox.http.app.push` turns it into an error envelope with
     ``status`` (the middleware, outside the push pipeline)."""
 
     status: int = 400

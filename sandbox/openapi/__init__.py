@@ -1,0 +1,1 @@
+"""The generated OpenAPI 3.1 document (no handlers)."""

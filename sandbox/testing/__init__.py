@@ -1,0 +1,1 @@
+"""What tests hold: the pytest plugin, the handle on a running sandbox and ``sandbox.run()``."""
