@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import requests
-
-from sandbox.catalog import ENDPOINTS
 from sandbox.datafiles import data_path
-from sandbox.handle import SandboxHandle
+
+from sandbox.api.push import ENDPOINTS
+from sandbox.testing.handle import SandboxHandle
 
 NODE_CLIENT = Path(__file__).resolve().parent / "clients" / "node"
 RUN_JS = NODE_CLIENT / "run.js"
