@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox.datafiles import data_path
 
+from sandbox.api.datafiles import data_path
 from sandbox.api.push import ENDPOINTS
 from sandbox.testing.handle import SandboxHandle
 
