@@ -17,14 +17,16 @@ from openapi_spec_validator import validate
 
 from sandbox.__main__ import main
 from sandbox.api import envelope
+from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest
 from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.model.jobs import callback_refusal
+from sandbox.model.results import RESULTS
 from sandbox.model.sandbox import compiled_validators
 from sandbox.openapi import document as openapi
-from sandbox.openapi.document import ARMING_TAG, CONTROL_PLANE, RESULTS, build_document
+from sandbox.openapi.document import ARMING_TAG, CONTROL_PLANE, build_document
 from tests.conftest import AUTH, ENDPOINT_IDS, ClientFactory, Contract, example, push_path
 
 Client = Any
@@ -61,8 +63,9 @@ def test_every_route_is_documented_and_every_operation_is_served() -> None:
     assert routes == documented
 
 
-def test_every_result_factory_has_a_row() -> None:
-    assert {endpoint.result for endpoint in ENDPOINTS} == set(RESULTS)
+def test_every_result_factory_has_a_schema_file_and_no_file_is_left_over() -> None:
+    files = {path.stem for path in (data_path("schemas") / "results").glob("*.json")}
+    assert {endpoint.result for endpoint in ENDPOINTS} == files == set(RESULTS)
 
 
 def test_push_operations_use_basic_auth_and_name_their_errors() -> None:

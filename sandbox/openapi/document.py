@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the sandbox, generated, never written by hand.
 
 Push operations come from the resource table (``catalog.ENDPOINTS``) and the request schemas
-(``schemas/``); their result data from ``RESULTS`` below, one row per result factory; the
+(``schemas/``); their result data from ``schemas/results/``, one file per result factory; the
 control plane from ``CONTROL_PLANE``, one row per route. Served at
 ``GET /__sandbox/openapi.json`` and printed by ``oneall-sandbox --openapi``.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from sandbox import __version__
 from sandbox.api import envelope
-from sandbox.api.datafiles import data_path
+from sandbox.api.datafiles import data_path, read_schema
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import ENDPOINTS, PROVIDERS, Endpoint
 from sandbox.config import UUID_PATTERN, Settings
@@ -58,147 +58,12 @@ def closed(required: list[str], **properties: Schema) -> Schema:
 # --- result data (spec §4 and §5) -----------------------------------------------------------
 
 UUID = UUID_PATTERN.pattern
-ANY_ID = {"type": "string", "minLength": 1}  # echoes an id the request gave
-NO_SPACE = r"[^\s]+"
-FACEBOOK_NUMBER = r"[0-9]{15,17}"
-FACEBOOK_POST = {
-    "post_id": {
-        **pattern(r"[\s\S]+_" + FACEBOOK_NUMBER),
-        "description": "<owner>_<number>: the page or group published to, else the user",
-    },
-    "post_location": pattern(rf"https://www\.facebook\.com/{NO_SPACE}/posts/{FACEBOOK_NUMBER}"),
-}
-TWEET_ID = pattern("[0-9]{19}")
-YOUTUBE_VIDEO_ID = pattern("[A-Za-z0-9_-]{11}")
-PROCESSING_STATUS = {
-    "type": "string",
-    "minLength": 1,
-    "description": "queued when the video is accepted: it is processed asynchronously",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """The ``result.data`` of a result factory: ``object`` and its keys, those that are always
-    there and those that depend on the request (``create_post``)."""
-
-    object: str
-    keys: Mapping[str, Schema]
-    optional: Mapping[str, Schema] = field(default_factory=dict)
-
-
-RESULTS: dict[str, Result] = {  # by result factory name, as the catalog names them
-    "facebook_post": Result("post", FACEBOOK_POST),
-    "facebook_picture": Result(
-        "picture",
-        {
-            "picture_id": pattern(FACEBOOK_NUMBER),
-            "picture_location": pattern(
-                rf"https://www\.facebook\.com/photo\.php\?fbid={FACEBOOK_NUMBER}"
-            ),
-        },
-        FACEBOOK_POST,
-    ),
-    "facebook_video": Result(
-        "video",
-        {
-            "video_id": pattern(FACEBOOK_NUMBER),
-            "video_location": pattern(
-                rf"https://www\.facebook\.com/{NO_SPACE}/videos/{FACEBOOK_NUMBER}/"
-            ),
-        },
-        FACEBOOK_POST,
-    ),
-    "linkedin_post": Result(
-        "post",
-        {
-            "post_id": pattern("urn:li:share:[0-9]{19}"),
-            "post_location": pattern(
-                r"https://www\.linkedin\.com/feed/update/urn:li:share:[0-9]{19}/"
-            ),
-        },
-    ),
-    "pinterest_pin": Result(
-        "pin",
-        {
-            "pin_id": pattern("[0-9]{18}"),
-            "pin_location": pattern(r"https://www\.pinterest\.com/pin/[0-9]{18}/"),
-        },
-    ),
-    "pinterest_board": Result(
-        "board",
-        {
-            "board_id": pattern("[0-9]{18}"),
-            "board_location": pattern(rf"https://www\.pinterest\.com/{NO_SPACE}/{NO_SPACE}/"),
-            "board_name": {"type": "string", "minLength": 1},
-        },
-    ),
-    "twitter_post": Result(
-        "post",
-        {
-            "post_id": TWEET_ID,
-            "post_location": pattern(rf"https://twitter\.com/{NO_SPACE}/status/[0-9]{{19}}"),
-        },
-    ),
-    "twitter_picture": Result(
-        "picture",
-        {
-            "picture_id": TWEET_ID,
-            "expires_after_secs": {"type": "integer", "minimum": 1},
-        },
-    ),
-    "twitter_video": Result(
-        "video", {"video_id": TWEET_ID, "processing_status": PROCESSING_STATUS}
-    ),
-    "youtube_video": Result(
-        "video",
-        {
-            "video_id": YOUTUBE_VIDEO_ID,
-            "video_location": pattern(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}"),
-            "processing_status": PROCESSING_STATUS,
-        },
-    ),
-    "youtube_playlist_item": Result(
-        "playlist_item",
-        {
-            "playlist_item_id": pattern("[A-Za-z0-9_-]+"),
-            "playlist_id": {**ANY_ID, "description": "the playlist of the path"},
-            "video_id": {**ANY_ID, "description": "the video_id of the request"},
-        },
-    ),
-    "youtube_playlist": Result(
-        "playlist",
-        {
-            "playlist_id": pattern("PL[A-Za-z0-9_-]{32}"),
-            "playlist_location": pattern(
-                r"https://www\.youtube\.com/playlist\?list=PL[A-Za-z0-9_-]{32}"
-            ),
-        },
-    ),
-    "youtube_channel_section": Result(
-        "section",
-        {
-            "section_id": {
-                **pattern(r"[\s\S]+\.[A-Za-z0-9_-]{11}"),
-                "description": "<channel id>.<11 characters>",
-            }
-        },
-    ),
-}
 
 
 def result_schema(endpoint: Endpoint) -> Schema:
-    """The ``result.data`` schema of one resource, from its factory's row of ``RESULTS``."""
-    row = RESULTS[endpoint.result]
-    schema = closed(
-        ["provider", "object", *row.keys],
-        provider={"const": endpoint.provider},
-        object={"const": row.object},
-        **row.keys,
-        **row.optional,
-    )
-    schema["title"] = f"{endpoint.name} result data"
-    return schema
+    """The ``result.data`` schema of one resource: its factory's file in ``schemas/results/``,
+    as it is (the same file canned answers are checked against)."""
+    return {**read_schema("results", endpoint.result), "title": f"{endpoint.name} result data"}
 
 
 # --- the envelope (spec §2) -----------------------------------------------------------------
