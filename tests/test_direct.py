@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from sandbox.api.push import ENDPOINTS
+from sandbox.api.push import BY_NAME, ENDPOINTS
 from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.http.appkeys import SANDBOX
@@ -145,3 +145,27 @@ async def test_a_refused_body_is_journaled_as_sent(
     assert status == 400
     assert "[request->push->post->colour]" in body["response"]["request"]["status"]["info"]
     assert journal[0]["body"] == {"request": {"push": {"post": {"message": "Hi", "colour": 1}}}}
+
+
+async def test_a_plain_push_on_a_real_connection_skips_the_router(
+    served: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path engages: a push resolves no route; anything else still does."""
+    resolved: list[str] = []
+    router = served.runner.app.router
+    real_resolve = router.resolve
+
+    async def counting(request: web.Request) -> Any:
+        resolved.append(request.path)
+        return await real_resolve(request)
+
+    monkeypatch.setattr(router, "resolve", counting)
+    path = push_path(BY_NAME["twitter.post"])
+    pushed = await through_server(
+        served, "POST", path, json=example(BY_NAME["twitter.post"]), headers={"Authorization": AUTH}
+    )
+    assert pushed[0] == 200
+    assert resolved == []
+    health = await through_server(served, "GET", "/__sandbox/health")
+    assert health[0] == 200
+    assert resolved == ["/__sandbox/health"]

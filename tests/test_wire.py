@@ -4,15 +4,18 @@ same status line, headers, body and connection handling, for every kind of clien
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.streams import EMPTY_PAYLOAD
-from aiohttp.test_utils import make_mocked_request
 
+from sandbox.api.push import BY_NAME
+from sandbox.config import Settings
+from sandbox.http import wire
+from sandbox.http.server import start
 from sandbox.http.wire import Answer
+from tests.conftest import AUTH, example, push_path
 
 BODY = b'{"response":{"request":{"status":{"code":201}}}}'
 EXTRA = {"Deprecation": "@1533081600", "X-Sandbox-Job": "job-1"}
@@ -140,9 +143,8 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
 
 
 async def test_pipelined_requests_are_answered_in_order_whoever_answers(port: int) -> None:
-    """An answer held to the end of the loop's turn must not be overtaken by the answer to a
-    request behind it on the same connection, written by aiohttp at once (where aiohttp starts
-    handlers eagerly, on Python 3.12 and later, the next one runs before the turn ends)."""
+    """Answers written in one piece and aiohttp's own keep the order of the requests on one
+    connection (where aiohttp starts handlers eagerly, on Python 3.12 and later, too)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         b"POST /answer?status=201 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
@@ -159,34 +161,47 @@ async def test_pipelined_requests_are_answered_in_order_whoever_answers(port: in
     await writer.wait_closed()
 
 
-async def test_answers_of_one_turn_are_written_together_at_its_end() -> None:
-    """Under keep-alive an answer waits for the end of the loop's turn, then goes out with the
-    others made in that turn, in the order they were made."""
-    written: list[bytes] = []
+def test_the_installed_aiohttp_is_one_the_fast_answers_were_verified_with() -> None:
+    """Fails on an aiohttp upgrade: check Answer against the new version's Response (this
+    file's tests), then add its minor version to VERIFIED_AIOHTTP."""
+    assert wire.INSTALLED_AIOHTTP in wire.VERIFIED_AIOHTTP, (
+        f"aiohttp {aiohttp.__version__} is not verified for sandbox.http.wire.Answer: "
+        "the sandbox answers through web.Response (slower) until it is"
+    )
 
-    class Transport:
-        def is_closing(self) -> bool:
-            return False
 
-        def write(self, data: bytes) -> None:
-            written.append(data)
+async def test_a_served_push_is_answered_by_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a real connection to a started sandbox, pushes and refusals go out as Answers."""
+    prepared: list[int] = []
+    real_prepare = Answer.prepare
 
-        def get_extra_info(self, name: str) -> None:
-            return None
+    async def counting(self: Answer, request: web.BaseRequest) -> object:
+        prepared.append(self.status)
+        return await real_prepare(self, request)
 
-    def request(index: int) -> web.BaseRequest:
-        made = make_mocked_request(
-            "POST", f"/{index}", headers={"Host": "x"}, transport=Transport()
-        )
-        made.protocol._messages = deque()  # nothing else received on the connection
-        made.protocol._close = made.protocol._force_close = False
-        made._payload = EMPTY_PAYLOAD
-        made._task = asyncio.current_task()  # type: ignore[assignment]
-        return made
+    monkeypatch.setattr(Answer, "prepare", counting)
+    running = await start(Settings(port=0))
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": AUTH}) as session:
+            path = push_path(BY_NAME["twitter.post"])
+            async with session.post(
+                running.url + path, json=example(BY_NAME["twitter.post"])
+            ) as ok:
+                assert ok.status == 200
+            async with session.post(running.url + path, data=b"{") as refused:
+                assert refused.status == 400
+    finally:
+        await running.stop()
+    assert prepared == [200, 400]
 
-    first, second = Answer(b'{"n":1}'), Answer(b'{"n":2}')
-    await first.prepare(request(1))
-    await second.prepare(request(2))
-    assert written == []
-    await asyncio.sleep(0)
-    assert [data.rsplit(b"\r\n\r\n", 1)[1] for data in written] == [b'{"n":1}', b'{"n":2}']
+
+def test_an_unverified_aiohttp_gets_plain_responses(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(wire, "FAST_ANSWERS", False)
+    response = wire.answer(BODY, 429, {"Retry-After": "5"})
+    assert type(response) is web.Response
+    assert (response.status, response.body, response.headers["Retry-After"]) == (429, BODY, "5")
+    assert response.content_type == "application/json"
+    wire.announce_answer_path()
+    assert "not a version the sandbox's fast answers were verified with" in caplog.text

@@ -45,7 +45,7 @@ from sandbox.http import effects
 from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
 from sandbox.http.callbacks import CallbackPoster
 from sandbox.http.control import ADMIN_PREFIX, add_admin_routes
-from sandbox.http.wire import Answer
+from sandbox.http.wire import answer as json_answer
 from sandbox.model.faults import (
     ANSWER_EFFECTS,
     CALLBACK_EFFECTS,
@@ -213,8 +213,10 @@ async def _stop_waiting(state: Sandbox) -> None:
 # --- the middleware ---------------------------------------------------------------------------
 
 
-def error_response(path: str, error: RequestError) -> Answer:
-    return Answer(envelope.failure(path, error.status, error.info), error.status, error.headers)
+def error_response(path: str, error: RequestError) -> web.Response:
+    return json_answer(
+        envelope.failure(path, error.status, error.info), error.status, error.headers
+    )
 
 
 def unknown_path(request: web.Request) -> NotFound:
@@ -356,7 +358,7 @@ async def answer(request: web.Request, handler: Handler) -> tuple[web.StreamResp
 
 def refusal_response(
     request: web.Request, http: web.HTTPException | web.RequestPayloadError
-) -> tuple[Answer, str]:
+) -> tuple[web.Response, str]:
     """aiohttp's own refusal as the envelope."""
     refusal = http_error(request, http)
     response = error_response(request.path, refusal)
@@ -462,7 +464,7 @@ async def pipeline(
             await effects.dribble(request, answer, fault, headers, sandbox.shutdown),
             envelope.SUCCESS_INFO,
         )
-    return Answer(answer, headers=headers), envelope.SUCCESS_INFO
+    return json_answer(answer, headers=headers), envelope.SUCCESS_INFO
 
 
 def pick_fault(

@@ -19,6 +19,7 @@ from sandbox.config import Settings
 from sandbox.http.accesslog import AccessLines
 from sandbox.http.app import create_app, direct_pushes
 from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
+from sandbox.http.wire import announce_answer_path
 from sandbox.model.sandbox import Sandbox
 
 EXAMPLE_TWEET = '{"request": {"push": {"post": {"message": "Hello from the sandbox"}}}}'
@@ -128,6 +129,7 @@ async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ())
     for signum in stop_signals:
         loop.add_signal_handler(signum, stopped.set)
     app = create_app(settings)
+    announce_answer_path()
     lines = app[ACCESS_LINES] = AccessLines(sys.stderr)
     app.on_cleanup.append(lambda _: _flush(lines))
     running = await start(settings, app)

@@ -8,23 +8,32 @@ headers=...)`` would send (the same status line, headers, ``Date``, ``Server`` a
 ``Connection`` handling, tests/test_wire.py compares them) and writes it to the transport in
 one call.
 
-That call waits for the end of the event loop's turn (where :func:`_hold` allows), so the
-answers of every request the turn handled leave together: a client waiting on many
-connections is then woken once for all of them, not once per answer. On a 2-core virtual
-machine that cut the kernel time of a push by a third to a half and served 12 to 28 % more
-pushes a second (benchmarks/README.md).
+It reads and sets attributes aiohttp keeps private (``_body``, ``_headers``, ``_keep_alive``,
+``_payload_writer`` ...), so it is used only with the aiohttp minor versions the test suite
+verified (:data:`VERIFIED_AIOHTTP`); with any other, :func:`answer` makes the plain
+``web.Response`` and the server says so once at start-up. Whether it still pays, and by how
+much, is measured in benchmarks/README.md.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from email.utils import formatdate
 
+import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion, HttpVersion10, HttpVersion11
+
+# The aiohttp minor versions whose private attributes tests/test_wire.py verified for Answer;
+# a test fails when the installed aiohttp is not one of them, so an upgrade is noticed.
+VERIFIED_AIOHTTP = ("3.14",)
+INSTALLED_AIOHTTP = ".".join(aiohttp.__version__.split(".")[:2])
+FAST_ANSWERS = INSTALLED_AIOHTTP in VERIFIED_AIOHTTP
+
+log = logging.getLogger("sandbox")
 
 _SERVER = f"\r\nServer: {SERVER_SOFTWARE}".encode()
 _JSON = {"Content-Type": "application/json"}
@@ -35,37 +44,6 @@ _CONNECTION = {
     (False, HttpVersion11): b"\r\nConnection: close\r\n\r\n",
 }
 _STATUS_LINES: dict[tuple[HttpVersion, int, str], bytes] = {}  # by version, status, reason
-
-
-# Answers held until the end of their event loop's turn, by loop (a sandbox may serve from a
-# thread of its own while a test's loop runs another).
-_held: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Transport, bytes]]] = {}
-
-
-def _hold(request: web.BaseRequest) -> bool:
-    """Whether this answer may wait for the end of the turn: only when nothing can close its
-    connection or write to it before then. aiohttp closes a connection at once after an answer
-    that ends keep-alive, or when its body was not read to the end, or while the server stops;
-    and answers the next request already received on it (pipelining) without waiting. Anything
-    else that closes or writes (a new request, a shutdown) comes by a later callback of the
-    loop, after the held answers are written. Where this aiohttp's connection says nothing of
-    its queue or closing, the answer is written at once."""
-    protocol = request.protocol
-    return (
-        not (
-            getattr(protocol, "_messages", True)
-            or getattr(protocol, "_close", True)
-            or getattr(protocol, "_force_close", True)
-        )
-        and request.content.is_eof()
-    )
-
-
-def _write_held(loop: asyncio.AbstractEventLoop) -> None:
-    """The end of the turn: the held answers go out, in the order they were made."""
-    for transport, data in _held.pop(loop, ()):
-        if not transport.is_closing():  # the client hung up meanwhile: nobody to answer
-            transport.write(data)
 
 
 class _Date:
@@ -133,15 +111,7 @@ class Answer(web.Response):
         transport = request.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the client closed the connection before the answer")
-        if keep_alive and _hold(request):
-            loop = request.task.get_loop()
-            held = _held.get(loop)
-            if held is None:
-                held = _held[loop] = []
-                loop.call_soon(_write_held, loop)
-            held.append((transport, head))
-        else:
-            transport.write(head)
+        transport.write(head)
         self._body_length = len(body)
         writer = self._payload_writer = request.writer
         await writer.drain()  # waits only while the client reads slower than it is answered
@@ -150,3 +120,26 @@ class Answer(web.Response):
     async def write_eof(self, data: bytes = b"") -> None:
         self._eof_sent = True
         self._payload_writer = None
+
+
+def answer(
+    body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """The JSON answer: an :class:`Answer` where this aiohttp is a verified one, else the plain
+    ``web.Response`` it stands for."""
+    if FAST_ANSWERS:
+        return Answer(body, status, headers)
+    return web.Response(
+        body=body, status=status, headers=_JSON if not headers else {**_JSON, **headers}
+    )
+
+
+def announce_answer_path() -> None:
+    """Said once at start-up where the fast path is off, so a slower sandbox is explained."""
+    if not FAST_ANSWERS:
+        log.warning(
+            "aiohttp %s is not a version the sandbox's fast answers were verified with (%s): "
+            "answers go through aiohttp's web.Response, correct but slower",
+            aiohttp.__version__,
+            ", ".join(VERIFIED_AIOHTTP),
+        )
