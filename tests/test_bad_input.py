@@ -888,9 +888,14 @@ async def test_client_disconnects_mid_chunked_body(server: TestServer, client: C
     await assert_healthy(client)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="aiohttp 3.14 waits for the rest of a body whose chunk size is garbage, answering "
+    "nothing until the client gives up (issue 16: a read timeout must end it)",
+)
 async def test_garbage_chunk_size_after_the_headers(server: TestServer, client: Client) -> None:
-    """aiohttp's parser refuses it once the handler already waits for the body; the answer is a
-    plain 4xx or, with aiohttp 3.14, nothing until the client gives up. Others are served."""
+    """aiohttp's parser refuses it once the handler already waits for the body: the client
+    gets a 4xx or a closed connection, and others are served meanwhile."""
     async with connection(server) as (reader, writer):
         writer.write(http(TWEET_PATH, headers={"Transfer-Encoding": "chunked"}))
         await writer.drain()
@@ -898,9 +903,8 @@ async def test_garbage_chunk_size_after_the_headers(server: TestServer, client: 
         writer.write(b"zz\r\n{}\r\n0\r\n\r\n")
         await writer.drain()
         await assert_healthy(client)
-        with contextlib.suppress(asyncio.TimeoutError):
-            response = await asyncio.wait_for(read_response(reader), 0.5)
-            assert response is None or 400 <= response.status < 500
+        response = await asyncio.wait_for(read_response(reader), 2)
+        assert response is None or 400 <= response.status < 500
     await assert_healthy(client)
 
 

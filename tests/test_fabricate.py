@@ -430,7 +430,6 @@ def test_a_retired_source_goes_on_where_it_stopped(monkeypatch: pytest.MonkeyPat
     fab = Fabricator(42)
     first = run(fab, TWITTER)
     fabricate.twitter_post(push(fab, TWITTER_B, {"message": "noise"}))
-    assert TWITTER.token in fab._states  # retired
     assert first + run(fab, TWITTER) == expected
 
 

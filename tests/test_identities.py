@@ -38,7 +38,6 @@ def test_an_auto_identity_makes_no_target_list_until_one_is_used() -> None:
     identity = store(Fabricator(1)).resolve(TOKEN, "pinterest")
     assert identity.targets == {kind: [] for kind in identity.targets}
     assert identity.find_target("boards", "b") is None
-    assert identity._targets is None
     identity.boards.append({"id": "b", "name": "B"})
     assert identity.find_target("boards", "b") == {"id": "b", "name": "B"}
 
@@ -46,7 +45,6 @@ def test_an_auto_identity_makes_no_target_list_until_one_is_used() -> None:
 def test_an_auto_identity_user_is_made_on_demand_and_stable() -> None:
     fab = Fabricator(5)
     identity = store(fab).resolve(TOKEN, "twitter")
-    assert identity._user is None  # not kept
     assert identity.user == identity.user == make_user("twitter", TOKEN, 5)
     identity.user["name"] = "Changed"  # a copy: the user kept for the next read is as made
     assert identity.user == make_user("twitter", TOKEN, 5)
@@ -66,10 +64,11 @@ def test_auto_identities_are_forgotten_oldest_first_with_their_ids() -> None:
     fab = Fabricator(1)
     identities = store(fab, max_auto=1)
     first = identities.resolve(TOKEN, "twitter")
-    fab.ids(first).snowflake()
+    drawn = fab.ids(first).snowflake()
     identities.resolve(OTHER, "twitter")
     assert [identity.token for identity in identities.all()] == [OTHER]
-    assert fab._states.keys() == set()  # OTHER never drew; TOKEN's state is gone
+    again = identities.resolve(TOKEN, "twitter")  # registered anew: its ids start over
+    assert fab.ids(again).snowflake() == drawn
 
 
 def test_the_provider_is_one_string() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import platform
 import time
 from collections.abc import Awaitable, Callable
 
@@ -14,7 +13,7 @@ from aiohttp import web
 from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.http.appkeys import SANDBOX
-from sandbox.http.server import Running, start, tune_allocator
+from sandbox.http.server import Running, start
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -77,8 +76,3 @@ async def test_a_wait_on_stopping_ends_as_soon_as_the_stop_begins(grace: float) 
     seconds, answer = await stop_during_a_request(grace, injected_delay)
     assert answer == "200 cut short"
     assert seconds < 1.0
-
-
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
-def test_the_command_can_keep_socket_reads_off_mmap() -> None:
-    assert tune_allocator() is True
