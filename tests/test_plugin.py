@@ -169,3 +169,108 @@ with sandbox.run(seed=3) as handle:
     result = pytester.runpython(pytester.path / "script.py")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["POSTED urn:li:share:*"])
+
+
+ZERO_CONFIGURATION = """
+import aiohttp
+import pytest
+import requests
+
+import sandbox as sandbox_package
+
+TWEET = {"request": {"push": {"post": {"message": "hello"}}}}
+
+
+async def post(handle):
+    token = handle.identity("twitter")
+    async with aiohttp.ClientSession() as session:
+        url = handle.push_url("twitter/post.json", token)
+        async with session.post(url, json=TWEET, headers=handle.headers) as response:
+            return response.status
+
+
+async def test_async_without_a_marker(sandbox):
+    assert await post(sandbox) == 200
+    sandbox.assert_pushed("twitter.post", times=1)
+
+
+@pytest.fixture
+def tweeter(sandbox):
+    return sandbox
+
+
+async def test_async_through_a_fixture_of_the_project(tweeter):
+    assert await post(tweeter) == 200
+
+
+async def test_async_with_the_threaded_fixture(sandbox_server):
+    assert await post(sandbox_server) == 200
+
+
+def test_threaded(sandbox_server):
+    token = sandbox_server.identity("twitter")
+    url = sandbox_server.push_url("twitter/post.json", token)
+    assert requests.post(url, json=TWEET, auth=sandbox_server.auth, timeout=5).status_code == 200
+
+
+def test_run():
+    with sandbox_package.run(seed=1) as handle:
+        token = handle.identity("twitter")
+        url = handle.push_url("twitter/post.json", token)
+        assert requests.post(url, json=TWEET, auth=handle.auth, timeout=5).status_code == 200
+"""
+
+
+@pytest.mark.parametrize(
+    "ini", ["", "asyncio_mode = strict", "asyncio_mode = auto"], ids=["empty", "strict", "auto"]
+)
+def test_a_project_with_no_configuration_needs_no_marker_and_sees_no_warning(
+    pytester: pytest.Pytester, ini: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(ZERO_CONFIGURATION)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=5, warnings=0)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Warning" not in output  # pytest-asyncio's about an unset loop scope among them
+
+
+def test_a_loop_scope_the_project_sets_is_kept(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = module\n")
+    pytester.makepyfile(
+        """
+async def test_scope(sandbox, pytestconfig):
+    assert pytestconfig.getini("asyncio_default_fixture_loop_scope") == "module"
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_without_pytest_asyncio_the_threaded_fixture_works_and_the_async_one_says_why(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = pytester.mkdir("blocked")
+    for name in ("pytest_asyncio", "pytest_aiohttp"):
+        (blocked / name).mkdir()
+        (blocked / name / "__init__.py").write_text(f"raise ImportError('no {name} here')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocked))
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(
+        """
+import requests
+
+def test_threaded(sandbox_server):
+    url = sandbox_server.url + "/__sandbox/health"
+    assert requests.get(url, timeout=5).status_code == 200
+
+def test_async_fixture(sandbox):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:aiohttp"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*needs pytest-asyncio: pip install 'oneall-push-sandbox?pytest?'*"]
+    )
