@@ -283,6 +283,7 @@ def running_sandbox(log: Path) -> Iterator[str]:
             process.stdout.close()
 
 
+@pytest.mark.slow
 def test_bounded_fuzz_run_finds_nothing(tmp_path: Path) -> None:
     """Every phase of Schemathesis (examples, coverage, fuzzing, stateful), positive and
     negative cases, every check, on every operation but the arming ones: a few seconds."""

@@ -62,12 +62,14 @@ async def test_marker_on_the_async_fixture(sandbox):
 """
 
 
+@pytest.mark.slow
 def test_each_fixture_and_the_marker_in_a_fresh_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(USES_BOTH_FIXTURES)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=7)
 
 
+@pytest.mark.slow
 def test_settings_fixture_can_be_overridden_in_conftest(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """
@@ -89,6 +91,7 @@ def test_uses_overridden_settings(sandbox_server):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_failing_assert_pushed_lists_the_near_misses(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -113,6 +116,7 @@ def test_wrong_message(sandbox_server):
     )
 
 
+@pytest.mark.slow
 def test_unfired_rule_is_a_warning_or_with_expect_fired_an_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -133,6 +137,7 @@ def test_errors(sandbox_server):
     )
 
 
+@pytest.mark.slow
 def test_runs_under_xdist_with_isolated_sandboxes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -152,6 +157,7 @@ def test_isolated(sandbox_server, n):
     result.assert_outcomes(passed=8)
 
 
+@pytest.mark.slow
 def test_run_serves_outside_pytest(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         script="""
