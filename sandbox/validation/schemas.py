@@ -1,4 +1,6 @@
-"""Request bodies checked against ``schemas/<name>.json``, fast when valid, worded when not."""
+"""Request bodies checked against ``schemas/<name>.json`` by one engine, jsonschema-rs: it
+says whether a body is valid, and when it is not, lists every error, which
+:func:`_explain` words in OneAll's ``[request->push->...]`` notation."""
 
 from __future__ import annotations
 
@@ -10,21 +12,21 @@ import json
 import re
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import jsonschema_rs
+
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest, SettingsError
-from sandbox.validation.checks import Unsupported, compile_check
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
-# jsonschema ships no type information; its validator and errors are used as ``Any``.
-_ValidationError = Any
-
 DEFS_FILE = "_defs.json"
+# Where a copy of the resource's schema sits in the schema of one of its keys (see _key_rules).
+_RESOURCE = "__resource__"
 
 # The path part of a URL (query and fragment excluded): what an image extension is read from.
 _URL_PATH = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*([^?#]*)")
@@ -58,8 +60,11 @@ _SHOWN_CHARS = 60
 
 # A refusal names every problem, up to _MAX_PROBLEMS; past _MAX_ERRORS schema errors it stops
 # looking. A body of 500,000 bad array items took 15 s and was answered with 48 MB otherwise.
+# jsonschema-rs lists all errors at once, at some microseconds each: a long array is checked
+# _ARRAY_SLICE items at a time, and no further than _MAX_ERRORS errors.
 _MAX_PROBLEMS = 20
 _MAX_ERRORS = 1000
+_ARRAY_SLICE = _MAX_ERRORS + 1
 
 # Twitter counts every link as 23 characters; the shortest link ("a.co") has 4, and
 # twitter-text never takes more than 4,096 characters for one link.
@@ -94,16 +99,15 @@ class _ImageRule:
     expected: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     name: str
     node: str
-    schema: dict[str, Any]
-    valid: Callable[[object], bool]
+    schema: dict[str, Any]  # as read, with the shared $defs added
+    validator: jsonschema_rs.Validator
+    keys: dict[str, jsonschema_rs.Validator]  # the node's keys, each by its own schema
     images: tuple[_ImageRule, ...]
     tweets: tuple[tuple[str, int], ...]
-    slow: Any = field(default=None)
-    fast: Any = field(default=None)  # _FastErrors, or False when the schema has no fast path
 
 
 class Validators:
@@ -146,18 +150,25 @@ class Validators:
         """Return the object node dict (body["request"]["push"][node]); raise BadRequest whose
         info lists EVERY problem."""
         entry = self._entries[name]
-        if not entry.valid(body):
-            raise BadRequest(_explain(entry, body, ""))
+        if not _is_valid(entry.validator, body):
+            raise BadRequest(_explain(entry, body))
         node = cast("dict[str, Any]", cast("dict[str, Any]", body)["request"]["push"][entry.node])
         for rule in entry.images:
             value = node.get(rule.key)
             if value.__class__ is str and _image_problem(rule, value) is not None:
-                raise BadRequest(_explain(entry, body, ""))
+                raise BadRequest(_explain(entry, body))
         for key, limit in entry.tweets:
             value = node.get(key)
             if value.__class__ is str and _tweet_excess(value, limit) is not None:
-                raise BadRequest(_explain(entry, body, ""))
+                raise BadRequest(_explain(entry, body))
         return node
+
+
+def _is_valid(validator: jsonschema_rs.Validator, value: object) -> bool:
+    try:
+        return validator.is_valid(value)
+    except ValueError:  # what JSON cannot hold (a lone surrogate): never valid, worded apart
+        return False
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -220,10 +231,41 @@ def _compile(
                 raise SettingsError(f"{path}: x-tweet-length of {key} must be an integer")
             tweets.append((key, tweet))
     try:
-        valid = _fast(schema)
+        validator = _validator(schema)
+        keys = {key: _validator(_key_schema(schema, node, key)) for key in properties}
     except ValueError as exc:
-        raise SettingsError(f"the schema file {path} is not a usable schema: {exc}") from None
-    return _Entry(name, node, schema, valid, tuple(images), tuple(tweets))
+        reason = str(exc).split("\n", 1)[0]
+        raise SettingsError(f"the schema file {path} is not a usable schema: {reason}") from None
+    return _Entry(name, node, schema, validator, keys, tuple(images), tuple(tweets))
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """jsonschema-rs's validator; ValueError (its ValidationError) for an unusable schema.
+    ``offline``: a ``$ref`` to a URL is an error, never a download."""
+    return jsonschema_rs.validator_for(schema, offline=True)
+
+
+def _key_schema(schema: Mapping[str, Any], node: str, key: str) -> dict[str, Any]:
+    """The schema of one key of the node, as a document of its own: a reference into a copy of
+    the resource's schema, so that local references resolve as they do there and the paths of
+    its errors name the resource's schema (after :data:`_RESOURCE`)."""
+    pointer = "/".join(
+        part.replace("~", "~0").replace("/", "~1")
+        for part in (
+            "properties",
+            "request",
+            "properties",
+            "push",
+            "properties",
+            node,
+            "properties",
+            key,
+        )
+    )
+    document: dict[str, Any] = {k: v for k, v in schema.items() if k == "$schema"}
+    document["$defs"] = {**schema.get("$defs", {}), _RESOURCE: schema}
+    document["$ref"] = f"#/$defs/{_RESOURCE}/{pointer}"
+    return document
 
 
 def _custom(root: Mapping[str, Any], sub: object, keyword: str) -> object:
@@ -414,7 +456,7 @@ def _expected(schema: Mapping[str, Any]) -> str:
     return "valid"
 
 
-def _key_message(error: _ValidationError) -> str:
+def _key_message(error: _Error) -> str:
     where = _arrow(error.absolute_path)
     value = error.instance
     rule = error.validator_value
@@ -447,7 +489,92 @@ def _example(node: str) -> str:
     return '{"request": {"push": {"' + node + '": {...}}}}'
 
 
-def _explain(entry: _Entry, body: object, fallback: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Error:
+    """One error of jsonschema-rs, as the sentences need it: where in the body, which keyword
+    of which schema (the object holding it, for its ``x-expected``), and the value found."""
+
+    absolute_path: tuple[object, ...]
+    validator: str  # the keyword
+    validator_value: Any  # the keyword's value in the schema
+    instance: Any  # the value in the body as sent
+    schema: Mapping[str, Any]
+    message: str
+
+    @classmethod
+    def of(
+        cls,
+        error: jsonschema_rs.ValidationError,
+        entry: _Entry,
+        body: object,
+        prefix: tuple[object, ...] = (),
+        offset: int = 0,
+    ) -> _Error:
+        """``prefix`` and ``offset``: for an error of a key's own validator given a slice of
+        its array starting at item ``offset``."""
+        keyword = error.kind.name
+        schema_path = list(error.schema_path)
+        if schema_path[:2] == ["$defs", _RESOURCE]:
+            del schema_path[:2]
+        if schema_path and schema_path[-1] == keyword:
+            schema_path.pop()
+        schema = _at(entry.schema, schema_path)
+        if not isinstance(schema, dict):
+            schema = {}
+        inner = list(error.instance_path)
+        if prefix and inner:
+            inner[0] = cast(int, inner[0]) + offset
+        path = (*prefix, *inner)
+        found = _at(body, path)
+        return cls(
+            path,
+            keyword,
+            schema.get(keyword),
+            error.instance if found is _NOWHERE else found,
+            schema,
+            error.message,
+        )
+
+
+_NOWHERE = object()
+
+
+def _at(document: object, path: Iterable[object]) -> Any:
+    """What ``path`` (keys and indexes) leads to in ``document``, or :data:`_NOWHERE`."""
+    for part in path:
+        try:
+            document = document[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return _NOWHERE
+    return document
+
+
+def _errors(entry: _Entry, body: dict[str, Any], instance: dict[str, Any]) -> Iterator[_Error]:
+    """Every error of ``body`` (whose node is ``instance``), in jsonschema-rs's order; the items
+    of a long array of the node a slice at a time, after the others, so that a caller taking
+    the first :data:`_MAX_ERRORS` + 1 never makes jsonschema-rs list many more."""
+    long = [
+        key
+        for key, value in instance.items()
+        if value.__class__ is list and len(value) > _ARRAY_SLICE and key in entry.keys
+    ]
+    checked = body
+    if long:  # the array's own keywords (maxItems) judge the first slice, long enough for them
+        node = {**instance, **{key: instance[key][:_ARRAY_SLICE] for key in long}}
+        push = {**body["request"]["push"], entry.node: node}
+        checked = {**body, "request": {**body["request"], "push": push}}
+    for error in entry.validator.iter_errors(checked):
+        yield _Error.of(error, entry, body)
+    for key in long:
+        values = instance[key]
+        prefix = ("request", "push", entry.node, key)
+        for start in range(_ARRAY_SLICE, len(values), _ARRAY_SLICE):
+            for error in entry.keys[key].iter_errors(values[start : start + _ARRAY_SLICE]):
+                if error.instance_path:  # an item's; the array's own were found above
+                    yield _Error.of(error, entry, body, prefix, start)
+
+
+def _explain(entry: _Entry, body: object) -> str:
     """Every problem of a refused body, in OneAll's arrow notation, joined with "; "."""
     node = entry.node
     if not isinstance(body, dict):
@@ -455,10 +582,6 @@ def _explain(entry: _Entry, body: object, fallback: str) -> str:
             f"The request body must be a JSON object of the form {_example(node)}, "
             f"got {_json_kind(body)}"
         )
-    if entry.slow is None:
-        inlined = _inline_refs(entry.schema, entry.schema)
-        entry.slow = importlib.import_module("jsonschema").Draft202012Validator(inlined)
-        entry.fast = _FastErrors.build(entry, inlined)
     # (rank, position) orders the sentences: envelope, node, keys as sent, missing keys, anyOf.
     problems: list[tuple[tuple[int, int], str]] = []
     by_key: dict[tuple[object, ...], tuple[int, tuple[int, int], str]] = {}
@@ -471,21 +594,25 @@ def _explain(entry: _Entry, body: object, fallback: str) -> str:
     order = {key: index for index, key in enumerate(instance)}
     node_path = ("request", "push", node)
 
-    errors = entry.slow.iter_errors(body) if entry.fast is False else entry.fast.errors(body)
-    for error in itertools.islice(errors, _MAX_ERRORS):
-        path = tuple(error.absolute_path)
+    errors = _errors(entry, body, instance)
+    try:
+        listed = list(itertools.islice(errors, _MAX_ERRORS))
+        more = next(errors, None) is not None
+    except ValueError:  # what JSON cannot hold (a lone surrogate), from a caller but the app
+        return "The request body holds a string that is not valid Unicode"
+    for error in listed:
+        path = error.absolute_path
         keyword = error.validator
-        value = error.instance
         if len(path) < 3 or path[:3] != node_path:
-            message = _envelope_message(node, path, str(keyword), value)
+            message = _envelope_message(node, path, keyword, error.instance)
             if message is not None:
                 problems.append(((0, 0), message))
             continue
         if len(path) == 3:
-            problems.extend(_node_messages(node, str(keyword), error, order))
+            problems.extend(_node_messages(node, keyword, error, order))
             continue
         key = str(path[3])
-        priority = _KEY_PRIORITY.get(str(keyword), 9)
+        priority = _KEY_PRIORITY.get(keyword, 9)
         held = by_key.get(path)
         if held is None or priority < held[0]:
             by_key[path] = (priority, (2, order.get(key, len(order))), _key_message(error))
@@ -497,252 +624,14 @@ def _explain(entry: _Entry, body: object, fallback: str) -> str:
     problems.extend(_custom_messages(entry, instance, order, broken))
 
     if not problems:
-        return f"The request body is invalid: {fallback or 'unknown problem'}"
+        return "The request body is invalid: unknown problem"
     problems.sort(key=lambda item: item[0])
     unique = list(dict.fromkeys(message for _, message in problems))
-    if next(errors, None) is not None:
+    if more:
         return "; ".join([*unique[:_MAX_PROBLEMS], "and more problems"])
     if len(unique) > _MAX_PROBLEMS:
         return "; ".join([*unique[:_MAX_PROBLEMS], f"and {len(unique) - _MAX_PROBLEMS} more"])
     return "; ".join(unique)
-
-
-# Where a node's schema may use only these keywords (and annotations), its errors are found key
-# by key (see _FastErrors); any other keyword and the whole body goes to jsonschema.
-_ENVELOPE_KEYWORDS = frozenset({"type", "required", "properties", "additionalProperties"})
-_NODE_KEYWORDS = _ENVELOPE_KEYWORDS | {"anyOf", "oneOf", "allOf", "minProperties", "maxProperties"}
-_ANNOTATIONS = frozenset({"$schema", "$comment", "$defs", "title", "description", "default"})
-# A key's schema with only these (and annotations) is checked keyword by keyword directly.
-_FLAT_KEYWORDS = frozenset(
-    {"type", "minLength", "maxLength", "pattern", "enum", "minimum", "maximum"}
-)
-
-
-@dataclass(slots=True)
-class _FastErrors:
-    """jsonschema's errors for a body, in jsonschema's order, asked of jsonschema only for the
-    keys (and node keywords) that fail a compiled check: wording one refused key costs about as
-    much as validating the whole body with jsonschema did, and the keys that pass cost
-    microseconds.
-
-    Exact because of how the schemas are made: when the envelope (the schema with the node's
-    schema replaced by ``true``) passes, every error is one of the node's schema, whose
-    keywords jsonschema evaluates in order, ``properties`` key by key.
-    """
-
-    slow: Any
-    node_path: tuple[str, str, str]
-    envelope: Callable[[object], bool]
-    steps: tuple[tuple[Any, Callable[[object], bool] | None], ...]
-    keys: dict[str, tuple[Any, Callable[[object], bool], _KeyPlan | None]]
-
-    @classmethod
-    def build(cls, entry: _Entry, schema: dict[str, Any]) -> _FastErrors | bool:
-        """For ``entry`` whose schema, its references inlined, is ``schema``."""
-        push = schema["properties"]["request"]["properties"]["push"]
-        node_schema = push["properties"][entry.node]
-        envelope = (schema, schema["properties"]["request"], push)
-        if not isinstance(node_schema, dict) or not all(
-            _only(level, _ENVELOPE_KEYWORDS) for level in envelope
-        ):
-            return False
-        if not _only(node_schema, _NODE_KEYWORDS) or not _local_refs(node_schema):
-            return False
-        defs = schema.get("$defs", {})
-        shell = copy.deepcopy(schema)
-        shell["properties"]["request"]["properties"]["push"]["properties"][entry.node] = True
-        properties = node_schema.get("properties", {})
-        steps: list[tuple[Any, Callable[[object], bool] | None]] = []
-        for keyword, value in node_schema.items():
-            if keyword == "properties":
-                steps.append((value, None))  # checked key by key
-            elif keyword in _NODE_KEYWORDS:
-                alone: dict[str, Any] = {keyword: value}
-                if keyword == "additionalProperties":
-                    alone["properties"] = dict.fromkeys(properties, True)
-                steps.append((alone, _fast({**alone, "$defs": defs})))
-        keys = {
-            key: (sub, _fast({"$defs": defs, "allOf": [sub]}), _KeyPlan.of(sub, entry.slow))
-            for key, sub in properties.items()
-        }
-        node_path = ("request", "push", entry.node)
-        return cls(entry.slow, node_path, _fast(shell), tuple(steps), keys)
-
-    def errors(self, body: object) -> Iterator[_ValidationError]:
-        if not self.envelope(body):
-            yield from self.slow.iter_errors(body)
-            return
-        instance = cast("dict[str, Any]", body)["request"]["push"][self.node_path[2]]
-        for alone, check in self.steps:
-            if check is not None:
-                if not check(instance):
-                    unexpected = _unexpected_keys(alone, instance)
-                    if unexpected is not None:
-                        yield from self._located((unexpected,))
-                    else:
-                        yield from self._located(self.slow.descend(instance, alone))
-            elif isinstance(instance, dict):
-                for key in alone:
-                    if key in instance:
-                        sub, check_key, plan = self.keys[key]
-                        if not check_key(instance[key]):
-                            errors = (
-                                self.slow.descend(instance[key], sub, key)
-                                if plan is None
-                                else plan.errors(self.slow, instance[key], key)
-                            )
-                            yield from self._located(errors)
-
-    def _located(self, errors: Iterable[_ValidationError]) -> Iterator[_ValidationError]:
-        for error in errors:
-            error.path.extendleft(reversed(self.node_path))
-            yield error
-
-
-@dataclass(frozen=True, slots=True)
-class _KeyPlan:
-    """jsonschema's errors for a key whose schema is flat (a string's type, lengths, pattern,
-    enum, a number's bounds, behind one-item ``allOf`` wrappers), made by its keyword functions
-    directly: what ``descend`` yields without the validator it evolves for every schema it
-    enters, most of wording a refused URL. Worked out once per key."""
-
-    schema_path: tuple[object, ...]
-    flat: dict[str, Any]
-    keywords: tuple[tuple[str, Any, Callable[..., Any]], ...]
-
-    @classmethod
-    def of(cls, sub: object, slow: Any) -> _KeyPlan | None:
-        """The plan for a key's schema ``sub``, or None when jsonschema must descend into it."""
-        schema_path: list[object] = []
-        flat = sub
-        while isinstance(flat, dict) and _only(flat, frozenset({"allOf"})) and "allOf" in flat:
-            options = flat["allOf"]
-            if not (isinstance(options, list) and len(options) == 1):
-                break
-            schema_path += ["allOf", 0]
-            flat = options[0]
-        if not isinstance(flat, dict) or not _only(flat, _FLAT_KEYWORDS):
-            return None
-        keywords = tuple(
-            (keyword, rule, slow.VALIDATORS[keyword])
-            for keyword, rule in flat.items()
-            if keyword in _FLAT_KEYWORDS and keyword in slow.VALIDATORS
-        )
-        return cls(tuple(schema_path), flat, keywords)
-
-    def errors(self, slow: Any, value: object, key: str) -> Iterator[_ValidationError]:
-        for keyword, rule, check in self.keywords:
-            for error in check(slow, rule, value, self.flat) or ():
-                error._set(
-                    validator=keyword,
-                    validator_value=rule,
-                    instance=value,
-                    schema=self.flat,
-                    type_checker=slow.TYPE_CHECKER,
-                )
-                error.schema_path.extendleft(reversed([*self.schema_path, keyword]))
-                error.path.appendleft(key)
-                yield error
-
-
-def _unexpected_keys(alone: Mapping[str, Any], instance: object) -> _ValidationError | None:
-    """jsonschema's error for keys that ``{"additionalProperties": false, "properties": ...}``
-    refuses, made directly: the most common refusal, worded for a tenth of asking jsonschema."""
-    if alone.get("additionalProperties") is not False or not isinstance(instance, dict):
-        return None
-    allowed = alone["properties"]
-    extras = sorted((key for key in instance if key not in allowed), key=str)
-    if not extras:
-        return None
-    verb = "was" if len(extras) == 1 else "were"
-    listed = ", ".join(repr(extra) for extra in extras)
-    exceptions = importlib.import_module("jsonschema.exceptions")
-    return exceptions.ValidationError(
-        f"Additional properties are not allowed ({listed} {verb} unexpected)",
-        validator="additionalProperties",
-        validator_value=False,
-        instance=instance,
-        schema=alone,
-        schema_path=("additionalProperties",),
-    )
-
-
-def _inline_refs(schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
-    """The schema with each local ``{"$ref": ..., ...}`` as ``{"allOf": [<target>], ...}``:
-    the same errors, with the same ``schema`` each, without jsonschema looking the reference
-    up on every use (a third of wording a refusal). Past 16 levels (a recursive definition)
-    the ``$ref`` is left to jsonschema."""
-    if isinstance(schema, list):
-        return [_inline_refs(item, root, depth) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    inlined: dict[str, Any] = {}
-    for key, value in schema.items():
-        target = _pointer(root, value) if key == "$ref" and depth < 16 else None
-        if target is not None:
-            inlined["allOf"] = [_inline_refs(target, root, depth + 1)]
-        else:
-            inlined[key] = _inline_refs(value, root, depth)
-    if "allOf" in schema and "$ref" in schema:  # both: keep the schema's own allOf as written
-        return {key: _inline_refs(value, root, depth) for key, value in schema.items()}
-    return inlined
-
-
-def _pointer(root: Mapping[str, Any], ref: object) -> Any:
-    """What a local ``#/...`` reference points to, or None."""
-    if not isinstance(ref, str) or not ref.startswith("#/"):
-        return None
-    target: Any = root
-    for escaped in ref[2:].split("/"):
-        part = escaped.replace("~1", "/").replace("~0", "~")
-        if not isinstance(target, dict) or part not in target:
-            return None
-        target = target[part]
-    return target
-
-
-def _only(schema: object, keywords: frozenset[str]) -> bool:
-    return isinstance(schema, dict) and all(
-        key in keywords or key in _ANNOTATIONS or key.startswith("x-") for key in schema
-    )
-
-
-def _local_refs(schema: object) -> bool:
-    """No ``$ref`` but to ``#/$defs/...``: what a sub-schema compiled on its own can follow."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if ref is not None and not (isinstance(ref, str) and ref.startswith("#/$defs/")):
-            return False
-        return all(_local_refs(value) for value in schema.values())
-    if isinstance(schema, list):
-        return all(_local_refs(value) for value in schema)
-    return True
-
-
-def _fast(schema: dict[str, Any]) -> Callable[[object], bool]:
-    """Whether a value is valid: compiled by :mod:`sandbox.validation.checks`, else by
-    fastjsonschema (imported only then: the schemas shipped need it not). ValueError for a schema
-    that
-    fastjsonschema cannot use either."""
-    try:
-        return compile_check(schema)
-    except Unsupported:
-        pass
-    fastjsonschema = importlib.import_module("fastjsonschema")
-    try:
-        check = fastjsonschema.compile(schema, use_default=False, use_formats=False)
-    except (fastjsonschema.JsonSchemaDefinitionException, LookupError, TypeError) as exc:
-        raise ValueError(str(exc) or type(exc).__name__) from None  # its KeyError on odd types
-    refused = fastjsonschema.JsonSchemaValueException
-
-    def valid(value: object) -> bool:
-        try:
-            check(value)
-        except refused:
-            return False
-        return True
-
-    return valid
 
 
 def _envelope_message(
@@ -781,7 +670,7 @@ def _envelope_message(
 
 
 def _node_messages(
-    node: str, keyword: str, error: _ValidationError, order: Mapping[str, int]
+    node: str, keyword: str, error: _Error, order: Mapping[str, int]
 ) -> list[tuple[tuple[int, int], str]]:
     where = _arrow(("request", "push", node))
     value = error.instance
