@@ -327,6 +327,11 @@ class Push:
 ResultFactory = Callable[[Push], dict[str, Any]]
 
 
+def _data(provider: str, object_kind: str, **keys: Any) -> dict[str, Any]:
+    """A ``result.data`` node: ``provider`` and ``object`` first, as the live API orders them."""
+    return {"provider": provider, "object": object_kind, **keys}
+
+
 # --- Facebook ------------------------------------------------------------------------------
 # Posts are "<owner>_<number>" where the owner is the page or group published to (its id is
 # the node's "id"), else the user. Locations: posts and videos under the owner, pictures by
@@ -356,12 +361,12 @@ def facebook_post(push: Push) -> dict[str, Any]:
 
 def facebook_picture(push: Push) -> dict[str, Any]:
     picture_id = push.ids.digits(FACEBOOK_ID_DIGITS)
-    data = {
-        "provider": "facebook",
-        "object": "picture",
-        "picture_id": picture_id,
-        "picture_location": _FACEBOOK_PHOTO + picture_id,
-    }
+    data = _data(
+        "facebook",
+        "picture",
+        picture_id=picture_id,
+        picture_location=_FACEBOOK_PHOTO + picture_id,
+    )
     if push.node.get("create_post", True):
         _facebook_add_post(data, _facebook_owner(push), push.ids)
     return data
@@ -370,12 +375,12 @@ def facebook_picture(push: Push) -> dict[str, Any]:
 def facebook_video(push: Push) -> dict[str, Any]:
     owner = _facebook_owner(push)
     video_id = push.ids.digits(FACEBOOK_ID_DIGITS)
-    data = {
-        "provider": "facebook",
-        "object": "video",
-        "video_id": video_id,
-        "video_location": f"{_FACEBOOK}{segment(owner)}/videos/{video_id}/",
-    }
+    data = _data(
+        "facebook",
+        "video",
+        video_id=video_id,
+        video_location=f"{_FACEBOOK}{segment(owner)}/videos/{video_id}/",
+    )
     if push.node.get("create_post", True):
         _facebook_add_post(data, owner, push.ids)
     return data
@@ -386,12 +391,12 @@ def facebook_video(push: Push) -> dict[str, Any]:
 
 def linkedin_post(push: Push) -> dict[str, Any]:
     urn = "urn:li:share:" + push.ids.digits(LINKEDIN_SHARE_DIGITS)
-    return {
-        "provider": "linkedin",
-        "object": "post",
-        "post_id": urn,
-        "post_location": f"https://www.linkedin.com/feed/update/{urn}/",
-    }
+    return _data(
+        "linkedin",
+        "post",
+        post_id=urn,
+        post_location=f"https://www.linkedin.com/feed/update/{urn}/",
+    )
 
 
 # --- Pinterest -----------------------------------------------------------------------------
@@ -404,27 +409,27 @@ def _pinterest_user(identity: Identity) -> str:
 
 def pinterest_pin(push: Push) -> dict[str, Any]:
     pin_id = push.ids.digits(PINTEREST_ID_DIGITS)
-    return {
-        "provider": "pinterest",
-        "object": "pin",
-        "pin_id": pin_id,
-        "pin_location": f"https://www.pinterest.com/pin/{pin_id}/",
-    }
+    return _data(
+        "pinterest",
+        "pin",
+        pin_id=pin_id,
+        pin_location=f"https://www.pinterest.com/pin/{pin_id}/",
+    )
 
 
 def pinterest_board(push: Push) -> dict[str, Any]:
     """Also returns ``board_name``: the new board becomes a target known by its name."""
     name = str(push.node["name"])
     board_slug = slug(name) or "board"
-    return {
-        "provider": "pinterest",
-        "object": "board",
-        "board_id": push.ids.digits(PINTEREST_ID_DIGITS),
-        "board_location": (
+    return _data(
+        "pinterest",
+        "board",
+        board_id=push.ids.digits(PINTEREST_ID_DIGITS),
+        board_location=(
             f"https://www.pinterest.com/{_pinterest_user(push.identity)}/{board_slug}/"
         ),
-        "board_name": name,
-    }
+        board_name=name,
+    )
 
 
 # --- Twitter -------------------------------------------------------------------------------
@@ -439,30 +444,30 @@ def twitter_post(push: Push) -> dict[str, Any]:
     # Twitter's own link for a tweet whose author's handle is not known: /i/web/status/<id>.
     screen_name = push.identity.user.get("screen_name")
     screen_name = segment(screen_name) if screen_name else "i/web"
-    return {
-        "provider": "twitter",
-        "object": "post",
-        "post_id": post_id,
-        "post_location": f"https://twitter.com/{screen_name}/status/{post_id}",
-    }
+    return _data(
+        "twitter",
+        "post",
+        post_id=post_id,
+        post_location=f"https://twitter.com/{screen_name}/status/{post_id}",
+    )
 
 
 def twitter_picture(push: Push) -> dict[str, Any]:
-    return {
-        "provider": "twitter",
-        "object": "picture",
-        "picture_id": push.ids.snowflake(),
-        "expires_after_secs": MEDIA_EXPIRES_AFTER_SECS,
-    }
+    return _data(
+        "twitter",
+        "picture",
+        picture_id=push.ids.snowflake(),
+        expires_after_secs=MEDIA_EXPIRES_AFTER_SECS,
+    )
 
 
 def twitter_video(push: Push) -> dict[str, Any]:
-    return {
-        "provider": "twitter",
-        "object": "video",
-        "video_id": push.ids.snowflake(),
-        "processing_status": "queued",
-    }
+    return _data(
+        "twitter",
+        "video",
+        video_id=push.ids.snowflake(),
+        processing_status="queued",
+    )
 
 
 # --- YouTube -------------------------------------------------------------------------------
@@ -473,45 +478,45 @@ def twitter_video(push: Push) -> dict[str, Any]:
 
 def youtube_video(push: Push) -> dict[str, Any]:
     video_id = push.ids.base64url(8)
-    return {
-        "provider": "youtube",
-        "object": "video",
-        "video_id": video_id,
-        "video_location": f"https://www.youtube.com/watch?v={video_id}",
-        "processing_status": "queued",
-    }
+    return _data(
+        "youtube",
+        "video",
+        video_id=video_id,
+        video_location=f"https://www.youtube.com/watch?v={video_id}",
+        processing_status="queued",
+    )
 
 
 def youtube_playlist_item(push: Push) -> dict[str, Any]:
     playlist_id = str(push.params["playlist_id"])
     item = f"{playlist_id}.{push.ids.hex_digits(16)}"
-    return {
-        "provider": "youtube",
-        "object": "playlist_item",
-        "playlist_item_id": urlsafe_b64encode(item.encode()).rstrip(b"=").decode(),
-        "playlist_id": playlist_id,
-        "video_id": str(push.node["video_id"]),
-    }
+    return _data(
+        "youtube",
+        "playlist_item",
+        playlist_item_id=urlsafe_b64encode(item.encode()).rstrip(b"=").decode(),
+        playlist_id=playlist_id,
+        video_id=str(push.node["video_id"]),
+    )
 
 
 def youtube_playlist(push: Push) -> dict[str, Any]:
     playlist_id = "PL" + push.ids.base64url(24)
-    return {
-        "provider": "youtube",
-        "object": "playlist",
-        "playlist_id": playlist_id,
-        "playlist_location": f"https://www.youtube.com/playlist?list={playlist_id}",
-    }
+    return _data(
+        "youtube",
+        "playlist",
+        playlist_id=playlist_id,
+        playlist_location=f"https://www.youtube.com/playlist?list={playlist_id}",
+    )
 
 
 def youtube_channel_section(push: Push) -> dict[str, Any]:
     identity = push.identity
     channel = identity.channel or identity.user
-    return {
-        "provider": "youtube",
-        "object": "section",
-        "section_id": f"{channel['id']}.{push.ids.base64url(8)}",
-    }
+    return _data(
+        "youtube",
+        "section",
+        section_id=f"{channel['id']}.{push.ids.base64url(8)}",
+    )
 
 
 # --- Automatically registered identities ---------------------------------------------------
