@@ -7,6 +7,7 @@ the flag, the env variable, the parser and the help text all come from it.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +48,21 @@ class Settings:
     callback_allow: tuple[str, ...] = ()
     grace: float = 5.0
     admin_token: str | None = None
+    # Bounds (docs/limits.md): every store is limited in count and bytes.
+    journal_max_bytes: int = 64 * MIB
+    journal_max_body: int = 64 * 1024
+    objects_max_bytes: int = 16 * MIB
+    max_identities: int = 10_000
+    identities_max_bytes: int = 16 * MIB
+    max_created_targets: int = 10_000
+    created_targets_max_bytes: int = 16 * MIB
+    max_jobs: int = 10_000
+    max_unfinished_jobs: int = 10_000
+    max_fault_rules: int = 1_000
+    max_fault_counters: int = 10_000
+    max_bodies_in_flight: int = 64 * MIB
+    idle_timeout: float = 75.0
+    read_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -60,25 +76,79 @@ class Settings:
             raise SettingsError(f"deprecated must be 'allow' or 'refuse', got {self.deprecated!r}")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be between 0 and 65535, got {self.port}")
-        if self.processing_time < 0:
-            raise SettingsError(
-                f"processing time must be 0 or more seconds, got {self.processing_time}"
-            )
         if self.callback_retries < 1:
             raise SettingsError(
                 f"callback retries must be at least 1 try, got {self.callback_retries}"
             )
         if self.journal_size < 1:
             raise SettingsError(f"journal size must be at least 1, got {self.journal_size}")
-        if not 0 <= self.grace <= 3600:
-            raise SettingsError(f"grace must be between 0 and 3600 seconds, got {self.grace}")
         if self.max_body < 1:
             raise SettingsError(f"max body must be at least 1 byte, got {self.max_body}")
+        for name in _COUNTS:
+            _check_range(name, getattr(self, name), 1, MAX_COUNT)
+        for name in _SIZES:
+            _check_range(name, getattr(self, name), 1, MAX_SIZE, "bytes")
+        for name, high in _SECONDS.items():
+            value = getattr(self, name)
+            if not math.isfinite(value) or not 0 <= value <= high:
+                raise SettingsError(
+                    f"{name.replace('_', ' ')} must be between 0 and {high:g} seconds, got {value}"
+                )
+        for name in ("idle_timeout", "read_timeout"):
+            if getattr(self, name) == 0:
+                raise SettingsError(f"{name.replace('_', ' ')} must be above 0 seconds")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the journal and the log must never show (docs/limits.md, redaction)."""
+        return tuple(
+            secret for secret in (self.private_key, self.admin_token) if secret is not None
+        )
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)
+
+
+MAX_COUNT = 10**9
+MAX_SIZE = 1 << 40  # a tebibyte: far above any machine the sandbox runs on
+_COUNTS = (
+    "journal_size",
+    "max_auto_identities",
+    "max_identities",
+    "max_created_targets",
+    "max_jobs",
+    "max_unfinished_jobs",
+    "max_fault_rules",
+    "max_fault_counters",
+    "callback_retries",
+)
+_SIZES = (
+    "max_body",
+    "journal_max_bytes",
+    "journal_max_body",
+    "objects_max_bytes",
+    "identities_max_bytes",
+    "created_targets_max_bytes",
+    "max_bodies_in_flight",
+)
+# Seconds, at most: a day of processing, an hour of grace, a day of idling.
+_SECONDS = {
+    "processing_time": 86_400.0,
+    "grace": 3600.0,
+    "idle_timeout": 86_400.0,
+    "read_timeout": 86_400.0,
+}
+
+
+def _check_range(name: str, value: int, low: int, high: int, unit: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        words = name.replace("_", " ")
+        raise SettingsError(
+            f"{words} must be a whole number from {low} to {high}{' ' + unit if unit else ''}, "
+            f"got {value!r}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,14 +169,17 @@ def parse_bool(text: str) -> bool:
 
 def parse_size(text: str) -> int:
     """Bytes, with an optional k/KiB/M/MiB suffix: ``1048576``, ``512k``, ``2MiB``."""
-    match = re.fullmatch(r"\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib)\s*", text.lower())
+    match = re.fullmatch(r"\s*(\d{1,15})\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*", text.lower())
     if not match:
         raise ValueError("expected a size in bytes such as 1048576, 512k or 2MiB")
     number, unit = int(match.group(1)), match.group(2)
-    return number * (1024 if unit.startswith("k") else MIB if unit.startswith("m") else 1)
+    scale = {"k": 1024, "m": MIB, "g": 1024 * MIB}.get(unit[:1], 1)
+    return number * scale
 
 
 def parse_int(text: str) -> int:
+    if len(text.strip()) > 20:
+        raise ValueError("expected a whole number of at most 20 digits")
     try:
         return int(text)
     except ValueError:
@@ -115,7 +188,7 @@ def parse_int(text: str) -> int:
 
 def parse_seconds(text: str) -> float:
     try:
-        return float(text.strip().removesuffix("s"))
+        return float(text.strip().removesuffix("s"))  # nan, inf: refused by Settings
     except ValueError:
         raise ValueError("expected a number of seconds such as 2, 0.5 or 0") from None
 
@@ -258,6 +331,96 @@ OPTIONS: tuple[Option, ...] = (
         "require Authorization: Bearer TOKEN on the control plane (/__sandbox/, except health)",
         metavar="TOKEN",
         shown_default="none, the control plane is open",
+    ),
+    # --- bounds (docs/limits.md) ---
+    Option(
+        "journal_max_bytes",
+        "bytes the journal keeps, counted as its entries' JSON; the oldest are dropped first",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "journal_max_body",
+        "bytes of one body the journal keeps; a longer body is kept truncated, with its size "
+        "and SHA-256",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "objects_max_bytes",
+        "bytes of published objects kept (GET /__sandbox/objects); the oldest are dropped first",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "max_identities",
+        "identities registered with POST /__sandbox/identities kept; more are refused (507)",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "identities_max_bytes",
+        "bytes of registered identities kept, counted as their JSON; more are refused (507)",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "max_created_targets",
+        "boards and playlists created by pushes kept, all identities together; the oldest "
+        "are forgotten first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "created_targets_max_bytes",
+        "bytes of created boards and playlists kept (names, ids, URLs); the oldest are "
+        "forgotten first",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "max_jobs",
+        "finished video jobs kept (GET /__sandbox/jobs); the oldest are forgotten first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_unfinished_jobs",
+        "video jobs processing at once; a video push past it is refused (503, Retry-After: 1)",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_fault_rules",
+        "fault rules armed at once; arming more is refused (507)",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_fault_counters",
+        "identities whose calls fault rules count; the least recently seen are forgotten",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_bodies_in_flight",
+        "bytes of request bodies read at once, all connections together; a request over it "
+        "is refused (503, Retry-After: 1)",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "idle_timeout",
+        "seconds an idle keep-alive connection (or one that sends no complete request head) "
+        "is kept open",
+        parse_seconds,
+        "SECONDS",
+    ),
+    Option(
+        "read_timeout",
+        "seconds a client gets to send a request's body once its head arrived (408 after)",
+        parse_seconds,
+        "SECONDS",
     ),
 )
 

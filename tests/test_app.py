@@ -17,6 +17,7 @@ from sandbox.api.errors import PayloadTooLarge
 from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
 from sandbox.http.app import create_app, read_body
+from sandbox.http.appkeys import SANDBOX
 from tests.conftest import (
     AUTH,
     ENDPOINT_IDS,
@@ -379,9 +380,10 @@ async def test_body_arrived_whole_is_still_held_to_the_limit() -> None:
         content.feed_eof()
         return make_mocked_request("POST", "/", payload=content)
 
-    assert await read_body(arrived(b"x" * 1024), 1024) == b"x" * 1024
+    sandbox = create_app(Settings(max_body=1024))[SANDBOX]
+    assert await read_body(arrived(b"x" * 1024), sandbox) == b"x" * 1024
     with pytest.raises(PayloadTooLarge, match="larger than 1024 bytes"):
-        await read_body(arrived(b"x" * 1025), 1024)
+        await read_body(arrived(b"x" * 1025), sandbox)
 
 
 @pytest.mark.parametrize(

@@ -578,7 +578,7 @@ async def test_reset_cancels_the_jobs_and_their_callbacks(
 async def test_a_finished_job_keeps_no_task_and_close_stops_the_others(
     make_client: MakeClient, receiver: Receiver
 ) -> None:
-    """Up to journal_size jobs are kept, so a finished one holds no task once its callback is
+    """Up to max_jobs jobs are kept, so a finished one holds no task once its callback is
     out; close() stops the processing of those still going."""
     client = await make_client(processing_time=0.2)
     await post_video(client, receiver.url)
@@ -616,7 +616,7 @@ async def test_jobs_move_on_in_time_whatever_their_number(make_client: MakeClien
 
 
 async def test_finished_jobs_are_forgotten_oldest_first(make_client: MakeClient) -> None:
-    client = await make_client(processing_time=NEVER, journal_size=2)
+    client = await make_client(processing_time=NEVER, max_jobs=2)
     for _ in range(3):
         await video_id_of(client)
     assert [job["id"] for job in await list_jobs(client)] == ["job-1", "job-2", "job-3"]
@@ -632,7 +632,7 @@ async def test_finished_jobs_are_forgotten_oldest_first(make_client: MakeClient)
 async def test_unfinished_jobs_stay_and_the_oldest_finished_go_first(
     make_client: MakeClient,
 ) -> None:
-    client = await make_client(processing_time=NEVER, journal_size=2)
+    client = await make_client(processing_time=NEVER, max_jobs=2)
     for _ in range(4):
         await video_id_of(client)
     await finish(client, "job-3")

@@ -26,6 +26,7 @@ from typing import Any, cast
 
 import orjson
 from aiohttp import web
+from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
@@ -85,7 +86,12 @@ def create_app(settings: Settings) -> web.Application:
     index = PushIndex()
     app.router.register_resource(index)  # first: tried before the 21 resources it stands for
     for endpoint in ENDPOINTS:
-        route = app.router.add_post(endpoint.route, push_handler(endpoint), name=endpoint.name)
+        route = app.router.add_post(
+            endpoint.route,
+            push_handler(endpoint),
+            name=endpoint.name,
+            expect_handler=expect_continue,
+        )
         index.add(endpoint, route.resource)
     add_admin_routes(app)
     return app
@@ -295,6 +301,10 @@ def finish(
     """Journal the exchange and log its line; the answer goes out as it is."""
     response, info = answered
     info = entry.info or info  # what an injected fault put in place of the answer
+    if not request.content.is_eof() and not response.prepared:
+        # Refused before its body arrived (too large, too many in flight): the connection
+        # is closed after the answer rather than kept reading a body no one will use.
+        response.force_close()
     if entry.body is None and request.body_exists:  # refused before the pipeline read it
         entry.body = body_received(request)
     entry.duration_ms = (time.perf_counter() - started) * 1000
@@ -406,6 +416,11 @@ async def push(
         answered = error_response(entry.path, error), error.info
     except (web.HTTPException, web.RequestPayloadError) as http:
         answered = refusal_response(request, http)
+    except ClientGone:  # the client hung up while sending its body: journaled, no traceback
+        entry.duration_ms = (time.perf_counter() - started) * 1000
+        entry.info = NO_ANSWER + " while the body was being sent"
+        sandbox.journal.record(entry)
+        return web.Response(status=400)  # written to no one: the connection is closed
     except asyncio.CancelledError:  # the client hung up and the server cancels its handlers
         entry.duration_ms = (time.perf_counter() - started) * 1000
         entry.info = NO_ANSWER
@@ -425,10 +440,17 @@ async def pipeline(
 ) -> tuple[web.StreamResponse, str]:
     """The straight pipeline for one resource; each stage raises the refusal it owns."""
     settings = sandbox.settings
-    raw = await read_body(request, settings.max_body)
+    raw = await read_body(request, sandbox)
     body, unreadable = read_json(raw)
-    # The journal keeps the body as sent: its JSON text, or the text it is.
-    entry.body = raw.removeprefix(BOM) if unreadable is None else body
+    # The journal keeps the body as sent: its JSON text, or the text it is (also when only
+    # Python's parser read it, with NaN or Infinity, which are no JSON: kept as text, the
+    # journal stays JSON).
+    if unreadable is not None:
+        entry.body = body
+    elif strict_json(raw):
+        entry.body = raw.removeprefix(BOM)
+    else:
+        entry.body = raw.decode("utf-8", "replace")
     authenticate(request.headers.get("Authorization"), settings)
     headers = deprecation(endpoint, settings)
     identity = sandbox.identities.resolve(token, endpoint.provider)
@@ -448,10 +470,12 @@ async def pipeline(
             if replaced is not None:
                 entry.info = f"Injected fault: {fault.preset or fault.effect}"
                 return replaced, entry.info
+    if endpoint.asynchronous:
+        sandbox.jobs.admit()  # before any id is used: a refused call changes no seeded id
     data = RESULTS[endpoint.result](Push(identity, node, params, sandbox.fabricator.ids(identity)))
     entry.data = data
     if endpoint.creates:
-        remember_created(identity, endpoint, node, data)
+        remember_created(sandbox, identity, endpoint, node, data)
     sandbox.objects.add(endpoint.name, token, data, entry.started)
     if endpoint.asynchronous:
         job = start_job(
@@ -530,6 +554,10 @@ def start_job(
     )
 
 
+# An authentication scheme's name (RFC 9110 §11.1 token), short as real ones are.
+_SCHEME = re.compile(r"[^\W\d_][\w-]{0,19}")
+
+
 @functools.cache
 def basic_credentials(public_key: str, private_key: str) -> str:
     """The ``Authorization`` value a client sends for these keys."""
@@ -547,9 +575,12 @@ def authenticate(header: str | None, settings: Settings) -> None:
     )
     if not header:
         raise Unauthorized(f"Authentication required: {how}")
-    scheme, _, encoded = header.partition(" ")
+    scheme, space, encoded = header.partition(" ")
     if scheme.lower() != "basic":
-        raise Unauthorized(f"Unsupported authentication scheme {scheme!r}: {how}")
+        # The scheme is named only when it looks like one: a credential sent without a
+        # scheme must not be echoed (the answer goes to the journal and the log).
+        named = f" {scheme!r}" if space and _SCHEME.fullmatch(scheme) else ""
+        raise Unauthorized(f"Unsupported authentication scheme{named}: {how}")
     try:
         user, colon, password = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
@@ -600,7 +631,14 @@ def too_large(limit: int) -> PayloadTooLarge:
     )
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+class ClientGone(Exception):
+    """The client closed the connection before its body arrived: nobody to answer."""
+
+
+async def read_body(request: web.Request, sandbox: Sandbox) -> bytes:
+    """The whole body, within --max-body, --max-bodies-in-flight and --read-timeout."""
+    settings = sandbox.settings
+    limit = settings.max_body
     content = request.content
     if content.is_eof():  # all of it has arrived: take it without aiohttp's read loop
         raw = content.read_nowait()
@@ -610,10 +648,45 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     length = request.content_length
     if length is not None and length > limit:  # refused before it is received
         raise too_large(limit)
+    reserved = length if length is not None else limit  # chunked: up to --max-body
+    if not sandbox.bodies.take(reserved):
+        raise RequestError(
+            "The sandbox is reading as many request bodies as --max-bodies-in-flight allows "
+            f"({settings.max_bodies_in_flight} bytes): retry in a second",
+            status=503,
+            headers={"Retry-After": "1"},
+        )
     try:
-        return await request.read()
+        async with asyncio.timeout(settings.read_timeout):
+            return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large(limit) from None
+    except TimeoutError:
+        raise RequestError(
+            f"The request body did not arrive within --read-timeout ({settings.read_timeout:g} "
+            "seconds): send it at once after the head",
+            status=408,
+        ) from None
+    except (ConnectionError, web.RequestPayloadError) as error:
+        if request.transport is None or request.transport.is_closing():
+            raise ClientGone(str(error)) from None
+        raise
+    finally:
+        sandbox.bodies.give_back(reserved)
+
+
+async def expect_continue(request: web.Request) -> None:
+    """``Expect: 100-continue``: the client waits for a go-ahead before sending the body. It
+    gets one only when the body may be read at all; otherwise the handler answers at once
+    (413 over --max-body) without the body ever being sent."""
+    if request.version != HttpVersion11:
+        return
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        return  # an expectation the sandbox does not know: ignored (RFC 9110 §10.1.1 allows)
+    length = request.content_length
+    if length is not None and length > request.app[SANDBOX].settings.max_body:
+        return
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
@@ -628,6 +701,18 @@ def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
 
 
 BOM = b"\xef\xbb\xbf"
+
+
+def strict_json(raw: bytes) -> bool:
+    """Whether a body read as JSON is JSON by RFC 8259: not when Python's parser read NaN or
+    Infinity in it (checked only when those words are there at all)."""
+    if b"NaN" not in raw and b"Infinity" not in raw:
+        return True
+    try:
+        orjson.loads(raw.removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 # A number of 19 digits or more: orjson reads one beyond 64 bits as a float, Python an int.
@@ -708,7 +793,11 @@ def check_target(
 
 
 def remember_created(
-    identity: Identity, endpoint: Endpoint, node: Mapping[str, Any], data: Mapping[str, Any]
+    sandbox: Sandbox,
+    identity: Identity,
+    endpoint: Endpoint,
+    node: Mapping[str, Any],
+    data: Mapping[str, Any],
 ) -> None:
     """A new board or playlist is a valid target at once (spec §4, #13 and #19)."""
     kind = endpoint.creates
@@ -721,4 +810,4 @@ def remember_created(
         target["url"] = location
         if kind == "boards":
             target["slug"] = location.rstrip("/").rsplit("/", 1)[-1]
-    getattr(identity, kind).append(target)
+    sandbox.identities.add_created(identity, kind, target)

@@ -21,19 +21,33 @@ ADMIN_PREFIX = "/__sandbox/"
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(data, ensure_ascii=False).encode(),
-        status=status,
-        content_type="application/json",
-    )
+    try:
+        body = json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate somewhere: escaped, the JSON stays valid
+        body = json.dumps(data).encode()
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
-async def read_json(request: web.Request) -> Any:
-    """The control plane's request body as JSON; BadRequest says what is wrong."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def read_json(request: web.Request, *, empty: Any = None) -> Any:
+    """The control plane's request body as JSON; BadRequest says what is wrong. An empty body
+    reads as ``empty`` where the operation has a meaning for it, else it is refused."""
     raw = await request.read()
     try:
-        text = raw.decode("utf-8-sig") or "{}"
-        data = json.loads(text)
+        text = raw.decode("utf-8-sig")
+    except ValueError:
+        raise BadRequest(
+            f"The body of {request.method} {request.path} is not valid UTF-8"
+        ) from None
+    if not text.strip():
+        if empty is None:
+            raise BadRequest(f"The body of {request.method} {request.path} is empty: send JSON")
+        return empty
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise BadRequest(f"The body of {request.method} {request.path} is not valid JSON") from None
     surrogate = unpaired_surrogate(text, data)
@@ -46,7 +60,17 @@ async def read_json(request: web.Request) -> Any:
 
 
 async def health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok", "version": __version__, "resources": len(ENDPOINTS)})
+    """Always 200 while serving (container health checks keep passing): ``ok``, or
+    ``degraded`` with the reasons; and every bound with what it dropped."""
+    report = request.app[SANDBOX].health()
+    return json_response(
+        {
+            "status": report.pop("status"),
+            "version": __version__,
+            "resources": len(ENDPOINTS),
+            **report,
+        }
+    )
 
 
 async def list_identities(request: web.Request) -> web.Response:
@@ -92,8 +116,9 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def remove_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not re.fullmatch(r"[0-9]+", raw) or not request.app[SANDBOX].faults.remove(int(raw)):
-        raise NotFound(f"No fault rule with id {raw}: GET /__sandbox/faults lists the rules")
+    if not re.fullmatch(r"[0-9]{1,18}", raw) or not request.app[SANDBOX].faults.remove(int(raw)):
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise NotFound(f"No fault rule with id {shown}: GET /__sandbox/faults lists the rules")
     return json_response({"removed": 1})
 
 
@@ -105,9 +130,16 @@ def _int_query(request: web.Request, name: str) -> int | None:
         return None
     if len(values) > 1:
         raise BadRequest(f"The query parameter {name} must be given once, got {len(values)}")
-    if not re.fullmatch(r"-?[0-9]+", values[0]):
-        raise BadRequest(f"The query parameter {name} must be a whole number, got {values[0]!r}")
-    return int(values[0])
+    value = values[0]
+    if not re.fullmatch(r"-?[0-9]+", value):
+        shown = repr(value) if len(value) <= 40 else repr(value[:40]) + f"… ({len(value)} chars)"
+        raise BadRequest(f"The query parameter {name} must be a whole number, got {shown}")
+    if len(value.lstrip("-")) > 18:
+        raise BadRequest(
+            f"The query parameter {name} must be a whole number of at most 18 digits, got one "
+            f"of {len(value.lstrip('-'))} digits"
+        )
+    return int(value)
 
 
 async def read_journal(request: web.Request) -> web.Response:
@@ -120,9 +152,12 @@ async def read_journal(request: web.Request) -> web.Response:
         since=_int_query(request, "since"),
         direction=request.query.get("direction") or None,
     )
-    return json_response(
-        {"entries": [entry.to_json() for entry in entries], "dropped": journal.dropped}
+    # Each entry as its own JSON text: bodies go in as received, never parsed again.
+    body = b'{"entries":[%s],"dropped":%d}' % (
+        b",".join(entry.to_bytes() for entry in entries),
+        journal.dropped,
     )
+    return web.Response(body=body, content_type="application/json")
 
 
 async def clear_journal(request: web.Request) -> web.Response:
@@ -138,8 +173,17 @@ async def list_objects(request: web.Request) -> web.Response:
 
 
 async def set_seed(request: web.Request) -> web.Response:
+    """``{"seed": 42}``, or ``{"seed": null}`` to go back to unseeded: said, never assumed
+    (a wrong key or an empty body is refused, not read as null)."""
     data = await read_json(request)
-    seed = data.get("seed") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or set(data) != {"seed"}:
+        keys = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else None
+        got = f"the keys {keys}" if keys else "no key" if keys is not None else "no object"
+        raise BadRequest(
+            'Cannot set the seed: send {"seed": <whole number>} or {"seed": null}, '
+            f"and nothing else; got {got}"
+        )
+    seed = data["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int | None):
         raise BadRequest(f"Cannot set the seed: /seed must be a whole number or null, got {seed!r}")
     request.app[SANDBOX].reseed(seed)

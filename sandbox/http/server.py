@@ -8,8 +8,9 @@ import errno
 import gc
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -45,7 +46,11 @@ async def start(settings: Settings, app: web.Application | None = None) -> Runni
     if app is None:
         app = create_app(settings)
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=settings.grace
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=settings.grace,
+        keepalive_timeout=settings.idle_timeout,
     )
     await runner.setup()
     assert runner.server is not None
@@ -117,6 +122,32 @@ def tune_allocator() -> bool:
     )
 
 
+# Errors of accept() that mean the process or machine ran out of something: asyncio logs
+# each with a traceback and tries again a second later, for as long as it lasts.
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+RESOURCE_TROUBLE_SECONDS = 10.0
+
+
+def _quiet_about_resources(sandbox: Sandbox) -> Callable[[Any, dict[str, Any]], None]:
+    """The loop's exception handler: running out of file descriptors (or memory for sockets)
+    is one line in the log and a trouble in the health report, not a traceback a second;
+    everything else goes to asyncio's default handler."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if isinstance(error, OSError) and error.errno in _OUT_OF_RESOURCES:
+            sandbox.troubles.report(
+                "accept",
+                f"cannot accept connections: {error.strerror or error} (new connections wait "
+                "until some close; raise the limit with ulimit -n)",
+                lasting=RESOURCE_TROUBLE_SECONDS,
+            )
+            return
+        loop.default_exception_handler(context)
+
+    return handle
+
+
 async def _flush(lines: AccessLines) -> None:
     lines.flush()
 
@@ -130,6 +161,7 @@ async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ())
         loop.add_signal_handler(signum, stopped.set)
     app = create_app(settings)
     announce_answer_path()
+    loop.set_exception_handler(_quiet_about_resources(app[SANDBOX]))
     lines = app[ACCESS_LINES] = AccessLines(sys.stderr)
     app.on_cleanup.append(lambda _: _flush(lines))
     running = await start(settings, app)

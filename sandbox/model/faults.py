@@ -9,6 +9,7 @@ in addition, its ``after`` is used up, its ``times`` is not, and its dice say ye
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import random
@@ -21,6 +22,7 @@ from typing import Any
 
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import ENDPOINTS, PROVIDERS
+from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 
 # Effects on the answer to the request itself.
 ANSWER_EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
@@ -181,6 +183,11 @@ class Fault:
     matched: int = 0
     fired: int = 0
 
+    @property
+    def resources(self) -> frozenset[str]:
+        """The resource names its pattern matches (checked when armed: never none)."""
+        return _resources_of(self.resource)
+
     def matches(self, resource: str, provider: str, identity: str) -> bool:
         return (
             (self.identity is None or self.identity == identity)
@@ -192,13 +199,42 @@ class Fault:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+# Lengths a rule's texts may have: a pattern matches one of 21 resource names, an info is a
+# sentence, headers are a few short lines. Longer ones are refused, not stored.
+MAX_PATTERN_CHARS = 100
+MAX_INFO_CHARS = 2_000
+MAX_HEADERS = 20
+MAX_HEADER_VALUE_CHARS = 1_000
+# Headers that frame the HTTP message: set by a rule, they would break the exchange itself
+# instead of emulating a failure (the effects "empty", "malformed", "reset" do that on purpose).
+FRAMING_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+    }
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resources_of(pattern: str) -> frozenset[str]:
+    if pattern == "*":
+        return frozenset(RESOURCES)
+    return frozenset(name for name in RESOURCES if fnmatch.fnmatchcase(name, pattern))
+
+
 def _check_int(rule: Mapping[str, Any], key: str, where: str, low: int, high: int) -> None:
     value = rule.get(key)
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise FaultSpecError(
-            f"{where}{key}: must be a whole number from {low} to {high}, got {value!r}"
+            f"{where}{key}: must be a whole number from {low} to {high}, got {_shown(value)}"
         )
 
 
@@ -245,14 +281,19 @@ def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
     """Which requests: patterns that could never match are refused, not silently idle."""
     for key in ("resource", "identity", "provider", "info"):
         if rule.get(key) is not None and not isinstance(rule[key], str):
-            raise FaultSpecError(f"{where}{key}: must be a string, got {rule[key]!r}")
+            raise FaultSpecError(f"{where}{key}: must be a string, got {_shown(rule[key])}")
+        limit = MAX_INFO_CHARS if key == "info" else MAX_PATTERN_CHARS
+        if rule.get(key) is not None and len(rule[key]) > limit:
+            raise FaultSpecError(
+                f"{where}{key}: must be at most {limit} characters, got {len(rule[key])}"
+            )
     provider = rule.get("provider")
     if provider is not None and provider not in PROVIDERS:
         raise FaultSpecError(
             f"{where}provider: must be one of {', '.join(PROVIDERS)}, got {provider!r}"
         )
     resource = rule.get("resource")
-    if resource is not None and not any(fnmatch.fnmatchcase(n, resource) for n in RESOURCES):
+    if resource is not None and not _resources_of(resource):
         raise FaultSpecError(
             f"{where}resource: {resource!r} matches no resource; resources are dotted names "
             "such as twitter.post, facebook.page.* or *"
@@ -297,10 +338,22 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
         isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
     ):
         raise FaultSpecError(f"{where}headers: must be an object of header names to strings")
+    if len(headers) > MAX_HEADERS:
+        raise FaultSpecError(f"{where}headers: at most {MAX_HEADERS} headers, got {len(headers)}")
     for name, value in headers.items():
+        if name.lower() in FRAMING_HEADERS:
+            raise FaultSpecError(
+                f"{where}headers: {name} frames the HTTP message and cannot be set by a rule "
+                "(use the effects empty, malformed or reset to break an answer)"
+            )
+        if len(value) > MAX_HEADER_VALUE_CHARS:
+            raise FaultSpecError(
+                f"{where}headers: the value of {name} must be at most "
+                f"{MAX_HEADER_VALUE_CHARS} characters, got {len(value)}"
+            )
         if not _HEADER_NAME.fullmatch(name):
             raise FaultSpecError(
-                f"{where}headers: {name!r} is not a header name "
+                f"{where}headers: {_shown(name)} is not a header name "
                 "(letters, digits and !#$%&'*+-.^_`|~ only)"
             )
         if _HEADER_VALUE_FORBIDDEN.search(value):
@@ -313,6 +366,12 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
 # RFC 9110 §5.1 field names (tokens) and §5.5 values: answers are written as they are.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def parse_header(value: str) -> dict[str, Any]:
@@ -365,26 +424,58 @@ class FaultPlan:
 
     startup: list[tuple[str, object]] = field(default_factory=list)
     seed: int | None = None
+    max_rules: int = 1_000
+    max_counters: int = 10_000
     rules: list[Fault] = field(default_factory=list)
+    rules_bound: Bound = field(init=False)
+    counters_bound: Bound = field(init=False)
     _next_id: int = 1
-    _calls: dict[str, int] = field(default_factory=dict)
+    _calls: BoundedStore[str, int] = field(init=False)
     _random: random.Random = field(default_factory=random.Random)
+    # The rules that may fire, by (stage, resource): those for any identity, and those for
+    # one identity by identity. Made when first needed after a change.
+    _index: dict[tuple[str, str], tuple[list[Fault], dict[str, list[Fault]]]] = field(
+        default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        self.rules_bound = Bound(
+            "fault_rules", max_count=self.max_rules, policy=REFUSE, flags=("--max-fault-rules",)
+        )
+        # The call number of each identity, for seeded dice: the least recently seen are
+        # forgotten (their numbering restarts), so a flood of identities costs nothing.
+        self.counters_bound = Bound(
+            "fault_counters",
+            max_count=self.max_counters,
+            policy=FORGET_OLDEST,
+            flags=("--max-fault-counters",),
+        )
+        self._calls = BoundedStore(self.counters_bound)
 
     @classmethod
-    def from_files(cls, paths: Iterable[Path], seed: int | None) -> FaultPlan:
+    def from_files(
+        cls,
+        paths: Iterable[Path],
+        seed: int | None,
+        *,
+        max_rules: int = 1_000,
+        max_counters: int = 10_000,
+    ) -> FaultPlan:
         """Arm every rule of the scenario files; SettingsError names file, rule and key."""
         startup = [
             (f"{path}: rules[{index}].", spec)
             for path in paths
             for index, spec in enumerate(read_rules_file(path))
         ]
-        plan = cls(startup=startup, seed=seed)
+        plan = cls(startup=startup, seed=seed, max_rules=max_rules, max_counters=max_counters)
         plan.reset()
         return plan
 
     def reset(self) -> None:
         """Back to the start-up rules, counters at zero, dice restarted."""
-        self.rules, self._next_id, self._calls = [], 1, {}
+        self.rules, self._next_id = [], 1
+        self._changed()
+        self._calls.clear()
         self._random = random.Random(self.seed)
         for where, spec in self.startup:
             try:
@@ -394,7 +485,7 @@ class FaultPlan:
 
     def reseed(self, seed: int | None) -> None:
         self.seed = seed
-        self._calls = {}
+        self._calls.clear()
         self._random = random.Random(seed)
 
     def arm(
@@ -407,23 +498,55 @@ class FaultPlan:
     ) -> list[Fault]:
         """Check every rule first, then arm them all: a bad list arms nothing. ``where_prefix``
         (and the rule's index, when ``indexed``) locate a bad key in the message."""
+        specs = list(specs)
+        self.rules_bound.admit(0, len(specs), what=f"{len(specs)} fault rule(s)")
         built = []
         for index, spec in enumerate(specs):
             where = f"{where_prefix}{index}/" if indexed else where_prefix
             built.append(build_fault(spec, where, rule_id=self._next_id + index, source=source))
         self._next_id += len(built)
         self.rules.extend(built)
+        self._changed()
         return built
 
     def remove(self, rule_id: int) -> bool:
         before = len(self.rules)
         self.rules = [rule for rule in self.rules if rule.id != rule_id]
+        self._changed()
         return len(self.rules) < before
 
     def clear(self) -> int:
         removed = len(self.rules)
         self.rules = []
+        self._changed()
         return removed
+
+    def _changed(self) -> None:
+        self._index = {}
+        self.rules_bound.count = len(self.rules)
+
+    def _candidates(self, stage: str, resource: str, identity: str) -> list[Fault]:
+        """The rules of ``stage`` whose patterns match ``resource`` and ``identity``, in
+        order: indexed once after each change, so a push tries only the rules that could fire
+        for it, however many are armed for other resources and identities."""
+        key = (stage, resource)
+        found = self._index.get(key)
+        if found is None:
+            effects = STAGE_EFFECTS[stage]
+            general: list[Fault] = []
+            by_identity: dict[str, list[Fault]] = {}
+            for rule in self.rules:
+                if rule.effect in effects and resource in rule.resources:
+                    if rule.identity is None:
+                        general.append(rule)
+                    else:
+                        by_identity.setdefault(rule.identity, []).append(rule)
+            found = self._index[key] = (general, by_identity)
+        general, by_identity = found
+        own = by_identity.get(identity)
+        if not own:
+            return general
+        return sorted((*general, *own), key=lambda rule: rule.id) if general else own
 
     def pick(
         self, resource: str, provider: str, identity: str, stage: str = "answer"
@@ -436,11 +559,11 @@ class FaultPlan:
         """
         if not self.rules:
             return None
-        effects = STAGE_EFFECTS[stage]
         counter = identity if stage != "callback" else f"{identity} callback"
-        call = self._calls[counter] = self._calls.get(counter, 0) + 1
-        for rule in self.rules:
-            if rule.effect not in effects or not rule.matches(resource, provider, identity):
+        call = (self._calls.get(counter) or 0) + 1
+        self._calls.put(counter, call)
+        for rule in self._candidates(stage, resource, identity):
+            if not rule.matches(resource, provider, identity):
                 continue
             rule.matched += 1
             if rule.matched <= rule.after:

@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
+from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 
 TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
 
@@ -302,8 +305,38 @@ class IdentityStore:
         user_maker: Callable[[], UserMaker],
         max_created: int = MAX_CREATED_TARGETS,
         on_forget: Callable[[str], None] = lambda token: None,
+        max_registered: int = 10_000,
+        registered_max_bytes: int | None = None,
+        max_created_total: int = MAX_CREATED_TARGETS,
+        created_max_bytes: int | None = None,
     ) -> None:
         self.strict = strict
+        # Registered on purpose: refused past the bound, never forgotten silently.
+        self.registered_bound = Bound(
+            "identities",
+            max_count=max_registered,
+            max_bytes=registered_max_bytes,
+            policy=REFUSE,
+            flags=("--max-identities", "--identities-max-bytes"),
+        )
+        self._registered: BoundedStore[str, Identity] = BoundedStore(
+            self.registered_bound, cost=_identity_cost
+        )
+        self.auto_bound = Bound(
+            "auto_identities",
+            max_count=max_auto,
+            policy=FORGET_OLDEST,
+            flags=("--max-auto-identities",),
+        )
+        # Boards and playlists created by pushes, all identities together, oldest first.
+        self.created_bound = Bound(
+            "created_targets",
+            max_count=max_created_total,
+            max_bytes=created_max_bytes,
+            policy=FORGET_OLDEST,
+            flags=("--max-created-targets", "--created-targets-max-bytes"),
+        )
+        self._created: deque[tuple[Identity, str, dict[str, Any], int]] = deque()
         self._startup = [dict(item) for item in startup]
         self._source = source
         self._max_auto = max_auto
@@ -322,6 +355,10 @@ class IdentityStore:
         self._known = {}
         self._auto = {}
         self._auto_order = deque()
+        self._registered.clear()
+        self._created.clear()
+        self.auto_bound.reset()
+        self.created_bound.reset()
         for index, item in enumerate(self._startup):
             where = f"{self._source}: identities/{index}"
             token = item.get("token")
@@ -342,7 +379,32 @@ class IdentityStore:
             self._known[token] = identity
 
     def all(self) -> list[Identity]:
-        return [*self._known.values(), *self._auto.values()]
+        registered = self._registered.values()
+        replaced = {identity.token for identity in registered}
+        return [
+            *(identity for identity in self._known.values() if identity.token not in replaced),
+            *registered,
+            *self._auto.values(),
+        ]
+
+    @property
+    def bounds(self) -> tuple[Bound, ...]:
+        return (self.registered_bound, self.auto_bound, self.created_bound)
+
+    def add_created(self, identity: Identity, kind: str, target: dict[str, Any]) -> None:
+        """A board or playlist a push created: a target of its identity at once (spec §4),
+        kept within the per-identity and global bounds, the oldest forgotten first."""
+        targets = identity._target_list(kind)
+        targets.append(target)
+        cost = _target_cost(target)
+        self._created.append((identity, kind, target, cost))
+        self.created_bound.take(cost)
+        while self.created_bound.over() and self._created:
+            owner, old_kind, old, old_cost = self._created.popleft()
+            self.created_bound.give_back(old_cost, dropped=True)
+            kept = owner.targets_of(old_kind)
+            if isinstance(kept, TargetList) and len(kept) > kept.fixed and kept[kept.fixed] is old:
+                del kept[kept.fixed]
 
     def first_of(self, provider: str) -> Identity | None:
         """The first start-up identity of a provider that may publish (for banners and docs)."""
@@ -363,13 +425,14 @@ class IdentityStore:
         )
         if not identity.user:
             identity.user = self._user_maker()(identity.provider, token)
-        self._auto.pop(token, None)
-        self._known[token] = identity
+        self._registered.put(token, identity, what="identity")  # BoundFull when full
+        if self._auto.pop(token, None) is not None:
+            self.auto_bound.give_back(0)
         return identity
 
     def resolve(self, token: str, provider: str) -> Identity:
         """The identity allowed to publish to ``provider``, or the refusal the live API gives."""
-        identity = self._known.get(token) or self._auto.get(token)
+        identity = self._registered.get(token) or self._known.get(token) or self._auto.get(token)
         if identity is None:
             identity = self._auto_register(token, provider)
         if identity.provider != provider:
@@ -406,12 +469,26 @@ class IdentityStore:
         )
         self._auto[token] = identity
         self._auto_order.append(identity)
+        self.auto_bound.take(0)
         while len(self._auto) > self._max_auto:
             oldest = self._auto_order.popleft()
             if self._auto.get(oldest.token) is oldest:
                 del self._auto[oldest.token]
+                self.auto_bound.give_back(0, dropped=True)
                 self._on_forget(oldest.token)
         return identity
+
+
+def _identity_cost(identity: Identity) -> int:
+    """A registered identity's bytes: its JSON, as GET /__sandbox/identities lists it."""
+    try:
+        return len(orjson.dumps(identity.to_json()))
+    except (orjson.JSONEncodeError, TypeError):  # integers over 64 bits
+        return len(json.dumps(identity.to_json()))
+
+
+def _target_cost(target: Mapping[str, Any]) -> int:
+    return len(json.dumps(target, ensure_ascii=False).encode("utf-8", "replace"))
 
 
 def describe_targets(identity: Identity, kind: str) -> str:

@@ -8,6 +8,7 @@ import contextlib
 import heapq
 import ipaddress
 import math
+import re
 import sys
 import time
 from collections import OrderedDict, deque
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from sandbox import __version__
 from sandbox.api import envelope
+from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound
 from sandbox.model.faults import Fault
 from sandbox.model.identities import PROVIDER_NAMES
 from sandbox.model.journal import Entry, Journal
@@ -30,23 +32,47 @@ FIRST_RETRY_DELAY_S = 0.5
 JOB_TICK_S = 0.01  # jobs move on at most this late (one loop timer for all due within it)
 
 
+# A host name as DNS spells it (RFC 1123 labels), dot-terminated or not.
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?"
+)
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+
+
+def loopback_name(host: str) -> bool:
+    """``localhost`` and every name under ``.localhost`` (RFC 6761 §6.3): loopback by
+    definition, so the sandbox connects to 127.0.0.1 without asking any resolver."""
+    host = host.lower()
+    return host == "localhost" or host.endswith(".localhost")
+
+
 def callback_refusal(url: str, allowed: Iterable[str]) -> str | None:
     """Why a callback URL may not be called (None when it may): loopback, or a host the user
-    allowed explicitly. Hosts are compared as written; nothing is resolved."""
+    allowed explicitly. Hosts are compared as written; nothing is resolved here, and
+    ``localhost`` names are never resolved at all (:func:`loopback_name`)."""
+    if _URL_FORBIDDEN.search(url):
+        return "must not hold spaces or control characters"
     try:
         host = (urlsplit(url).hostname or "").lower()
     except ValueError:  # a stray [ or ] in the host part: urlsplit will not read it
         host = ""
-    if host == "localhost" or host.endswith(".localhost"):
+    is_ip = False
+    with contextlib.suppress(ValueError):
+        is_ip = ipaddress.ip_address(host) is not None
+    if host and not is_ip and not _HOST_NAME.fullmatch(host):
+        shown = host if len(host) <= 60 else host[:60] + "…"
+        return f"has no valid host name (letters, digits, hyphens and dots), got {shown!r}"
+    if loopback_name(host):
         return None
     with contextlib.suppress(ValueError):
         if ipaddress.ip_address(host).is_loopback:
             return None
     if host in {name.lower() for name in allowed}:
         return None
+    shown = host if len(host) <= 60 else host[:60] + "…"
     return (
         f"must point to a loopback address (localhost, 127.0.0.0/8, [::1]) or to a host "
-        f"allowed with --callback-allow, got the host {host or '(none)'!r}"
+        f"allowed with --callback-allow, got the host {shown or '(none)'!r}"
     )
 
 
@@ -169,6 +195,7 @@ class JobQueue:
         size: int,
         outbound_fault: OutboundFaults,
         poster: Poster,
+        max_unfinished: int = 10_000,
     ) -> None:
         self.journal = journal
         self.processing_time = processing_time
@@ -176,6 +203,15 @@ class JobQueue:
         self.size = size
         self.outbound_fault = outbound_fault
         self.poster = poster
+        # Finished jobs are forgotten oldest first past ``size``; unfinished ones are never
+        # forgotten, a video push past ``max_unfinished`` of them is refused (admit).
+        self.bound = Bound("jobs", max_count=size, policy=FORGET_OLDEST, flags=("--max-jobs",))
+        self.unfinished_bound = Bound(
+            "unfinished_jobs",
+            max_count=max_unfinished,
+            policy=REFUSE,
+            flags=("--max-unfinished-jobs",),
+        )
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._by_video: dict[str, Job] = {}
         self._next = 1
@@ -190,6 +226,20 @@ class JobQueue:
         self._to_end: deque[tuple[float, Job]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
+
+    def admit(self) -> None:
+        """Room for one more job, or the refusal: 503 with Retry-After, as processing will
+        end and free room. Asked before a video push uses any id."""
+        bound = self.unfinished_bound
+        bound.count = len(self._jobs) - len(self._finished)
+        if not bound.fits(0):
+            bound.refused += 1
+            raise bound.full(
+                "video job (processing ends in --processing-time, or at once with POST "
+                "/__sandbox/jobs/finish)",
+                status=503,
+                headers={"Retry-After": "1"},
+            )
 
     def start(
         self,
@@ -219,6 +269,7 @@ class JobQueue:
         self._jobs[job.id] = job
         self._by_video[job.video_id] = job
         self._forget_oldest_finished()
+        self._count()
         self._wait(self._to_process, self.processing_time / 2, job)
         return job
 
@@ -253,11 +304,18 @@ class JobQueue:
         self._by_video.clear()
         self._finished.clear()
         self._next = 1
+        self.bound.reset()
+        self.unfinished_bound.reset()
+
+    def _count(self) -> None:
+        self.bound.count = len(self._jobs)
+        self.unfinished_bound.count = len(self._jobs) - len(self._finished)
 
     def _forget_oldest_finished(self) -> None:
         while len(self._jobs) > self.size and self._finished:
             _, oldest = heapq.heappop(self._finished)
             del self._jobs[oldest.id]
+            self.bound.dropped += 1
             if self._by_video.get(oldest.video_id) is oldest:
                 del self._by_video[oldest.video_id]
 
@@ -320,6 +378,7 @@ class JobQueue:
         job.waiting = False
         job.state = "failed" if job.failure is not None else "succeeded"
         heapq.heappush(self._finished, (job.number, job))
+        self._count()
         job.data = {**job.data, "processing_status": job.state}
         job.finished = time.time()
         if job.callback_url is not None:

@@ -1,31 +1,95 @@
-"""The journal: every exchange with the push API, bounded, oldest dropped first and counted."""
+"""The journal: every exchange with the push API, bounded in entries and in bytes, the oldest
+dropped first and counted; what a client sends can never make it unreadable.
+
+Entries are kept compact and *clean*: header values and paths that held bytes which are not
+UTF-8 (aiohttp keeps them as lone surrogates) are stored with U+FFFD in their place, secrets
+(``Authorization``, ``Proxy-Authorization``, ``Cookie``, the site's private key and the admin
+token wherever they appear) are replaced by ``[redacted]``, and a body over the per-entry cap
+is kept as its first bytes with its size and SHA-256. So every entry serialises to JSON, in
+memory, through ``GET /__sandbox/journal`` and in ``--journal-file``, whatever was sent.
+
+The byte budget counts what an entry costs once serialised (:meth:`Entry.cost`, a bound
+above the length of its JSON text), so reading the whole journal produces at most
+``--journal-max-bytes`` of entries.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import sys
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
+import orjson
+
+from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedStore
+from sandbox.model.health import Troubles
 from sandbox.validation.body import unpaired_surrogate
 
 REDACTED = "[redacted]"
+# Request headers whose values are credentials: never kept.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
+log = logging.getLogger("sandbox")
 
 # Header values up to this long are interned when an entry is recorded: the same few (host,
 # content type, user agent ...) come with every request.
 _INTERNED_VALUE_MAX = 64
 
 
+def clean_text(value: str) -> str:
+    """``value`` as a string that encodes to UTF-8: aiohttp keeps header and path bytes that
+    are not UTF-8 as lone surrogates (``surrogateescape``), which no JSON encoder writes."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+    return value
+
+
+def _text_cost(value: str) -> int:
+    """A bound above the length of ``value`` as a JSON string (quotes included): ASCII
+    characters take one byte unless escaped (control characters, six), others up to four."""
+    if value.isascii() and value.isprintable():
+        return len(value) + 2 + value.count('"') + value.count("\\")
+    return 6 * len(value) + 2
+
+
+@dataclass(slots=True, frozen=True)
+class Truncated:
+    """A body over the per-entry cap: its first ``kept`` bytes as text, its size and digest."""
+
+    head: str
+    size: int
+    sha256: str
+    kept: int
+
+    @classmethod
+    def of(cls, raw: bytes, cap: int) -> Truncated:
+        head = raw[:cap].decode("utf-8", "ignore")  # a character cut in two is left out
+        return cls(head, len(raw), hashlib.sha256(raw).hexdigest(), cap)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "sha256": self.sha256, "kept": self.kept}
+
+
 @dataclass(slots=True)
 class Entry:
     """One exchange; stages of the pipeline fill in what they learn as the request goes.
 
-    Recorded, an entry is made compact (:meth:`compact`): the journal keeps 10,000 of them.
-    """
+    Recorded, an entry is made compact and clean (:meth:`compact`)."""
 
     method: str
     path: str
@@ -43,23 +107,59 @@ class Entry:
     data: Any = None
     fault: dict[str, Any] | None = None
 
-    def compact(self) -> None:
+    def compact(self, *, body_cap: int, secrets: Collection[str] = ()) -> None:
         """What the journal keeps of a recorded entry, in far less memory than the request's
-        objects: the headers as a flat ``(name, value, ...)`` tuple of interned strings, the
-        Authorization header already redacted (the request's header proxy pins its whole
-        multidict); a JSON body as JSON text in bytes (parsed back by :meth:`to_json`; the
-        pipeline hands over the body as received, a body that is not JSON stays the text it
-        is)."""
+        objects, every string encodable and no secret: the headers as a flat
+        ``(name, value, ...)`` tuple of interned strings, credentials redacted (the request's
+        header proxy pins its whole multidict); a JSON body as its JSON text in bytes (sent
+        out as is, never parsed again); a body that is not JSON as text; either one over
+        ``body_cap`` bytes as :class:`Truncated`."""
         if not isinstance(self.request_headers, tuple):
             self.request_headers = flat_headers(self.request_headers)
+        self.path = clean_text(self.path)
         if self.provider is not None:
             self.provider = sys.intern(self.provider)
-        if self.body is not None and not isinstance(self.body, str | bytes):
-            self.body = json.dumps(self.body, separators=(",", ":")).encode("ascii")
+        if self.info is not None:
+            self.info = clean_text(self.info)
+        body = self.body
+        if body is not None and not isinstance(body, str | bytes | Truncated):
+            body = json.dumps(body, separators=(",", ":")).encode("ascii")
+        if isinstance(body, str):
+            body = clean_text(body)
+            if len(body) > body_cap // 4:  # a cheap test first: 4 bytes a character at most
+                raw = body.encode("utf-8")
+                if len(raw) > body_cap:
+                    body = Truncated.of(raw, body_cap)
+        elif isinstance(body, bytes) and len(body) > body_cap:
+            body = Truncated.of(body, body_cap)
+        self.body = body
+        if secrets:
+            self._redact(secrets)
+
+    def _redact(self, secrets: Collection[str]) -> None:
+        """Every secret the sandbox was given, wherever a client put it."""
+        for secret in secrets:
+            if secret in self.path:
+                self.path = self.path.replace(secret, REDACTED)
+            if self.info is not None and secret in self.info:
+                self.info = self.info.replace(secret, REDACTED)
+            if any(secret in value for value in self.request_headers):
+                self.request_headers = tuple(
+                    value.replace(secret, REDACTED) for value in self.request_headers
+                )
+            body = self.body
+            if isinstance(body, bytes) and secret.encode() in body:
+                self.body = body.replace(secret.encode(), REDACTED.encode())
+            elif isinstance(body, str) and secret in body:
+                self.body = body.replace(secret, REDACTED)
+            elif isinstance(body, Truncated) and secret in body.head:
+                self.body = Truncated(
+                    body.head.replace(secret, REDACTED), body.size, body.sha256, body.kept
+                )
 
     def headers(self) -> dict[str, str]:
         """The request headers, each name once (its first spelling and value, whatever the
-        case), Authorization redacted."""
+        case), credentials redacted."""
         flat = self.request_headers
         # Every header, repeated ones too: from the compact tuple, or from the request's
         # multidict, whose dict() keeps repeated names apart or not depending on its version.
@@ -72,12 +172,14 @@ class Entry:
             folded = name.lower()
             if folded not in seen:
                 seen.add(folded)
-                headers[name] = REDACTED if folded == "authorization" else value
+                headers[name] = REDACTED if folded in SECRET_HEADERS else value
         return headers
 
-    def to_json(self) -> dict[str, Any]:
-        headers = self.headers()
-        body = json.loads(self.body) if isinstance(self.body, bytes) else self.body
+    def _json(self, body: Any) -> dict[str, Any]:
+        request: dict[str, Any] = {"headers": self.headers(), "body": body}
+        if isinstance(self.body, Truncated):
+            request["body"] = self.body.head
+            request["body_truncated"] = self.body.to_json()
         return {
             "id": self.id,
             "time": datetime.fromtimestamp(self.started, UTC).isoformat(timespec="milliseconds"),
@@ -88,37 +190,107 @@ class Entry:
             "identity": self.identity,
             "provider": self.provider,
             "direction": self.direction,
-            "request": {"headers": headers, "body": body},
+            "request": request,
             "response": {"status": self.status, "info": self.info, "data": self.data},
             "fault": self.fault,
         }
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as JSON data, the body parsed (as Python objects)."""
+        body = self.body
+        if isinstance(body, bytes):
+            body = _parsed(body)
+        return self._json(body)
+
+    def to_bytes(self) -> bytes:
+        """The entry as JSON text (UTF-8): the body's JSON text goes in as it is, unparsed, so
+        a body nested as deep as a parser allows is served whatever the serialiser's limit."""
+        body = self.body
+        try:
+            raw = orjson.Fragment(body) if isinstance(body, bytes) else body
+            return orjson.dumps(self._json(raw))
+        except (orjson.JSONEncodeError, TypeError):  # an integer over 64 bits in data
+            return json.dumps(self.to_json(), ensure_ascii=True).encode("ascii")
+
+    def cost(self) -> int:
+        """A bound above ``len(self.to_bytes())``, without serialising: what the journal's
+        byte budget counts. Once compact."""
+        flat = self.request_headers
+        assert isinstance(flat, tuple)
+        total = _ENTRY_OVERHEAD + _text_cost(self.path) + len(self.method)
+        for part in flat:
+            total += _text_cost(part) + 2
+        for text in (self.resource, self.identity, self.provider, self.info):
+            if text is not None:
+                total += _text_cost(text)
+        body = self.body
+        if isinstance(body, bytes):
+            total += len(body)
+        elif isinstance(body, str):
+            total += _text_cost(body)
+        elif isinstance(body, Truncated):
+            total += _text_cost(body.head) + 200
+        for value in (self.data, self.fault):
+            if value is not None:
+                total += _data_cost(value)
+        return total
+
+
+def _data_cost(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value))
+    except (orjson.JSONEncodeError, TypeError):
+        return len(json.dumps(value, ensure_ascii=True))
+
+
+def _parsed(body: bytes) -> Any:
+    """A kept JSON body as Python objects; its text when it is nested deeper than Python's
+    parser goes (orjson's limit is higher)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return body.decode("utf-8", "replace")
+
+
+# What every entry costs besides its variable parts (keys, time, numbers at their widest).
+_ENTRY_OVERHEAD = (
+    len(orjson.dumps(Entry("", "", 0, ()).to_json())) + 20 + 20 + 16 + 3 + len("body_truncated")
+)
 
 # The flat headers of recent requests by their items: a client sends the same headers again
 # and again (Content-Length aside), so most requests find theirs made, names and values shared.
 _FLAT_HEADERS: dict[tuple[tuple[str, str], ...], tuple[str, ...]] = {}
 _FLAT_HEADERS_MAX = 1024
+_FLAT_HEADERS_ITEM_MAX = 2048  # bytes of headers: larger sets are not kept for reuse
 
 
 def flat_headers(headers: Mapping[str, str]) -> tuple[str, ...]:
-    """``(name, value, ...)`` in order, Authorization redacted, short strings interned."""
+    """``(name, value, ...)`` in order, credentials redacted, every string encodable, short
+    strings interned."""
     items = tuple(headers.items())
     flat = _FLAT_HEADERS.get(items)
     if flat is not None:
         return flat
     parts: list[str] = []
+    size = 0
     for name, value in items:
-        parts.append(sys.intern(str(name)))
-        if name.lower() == "authorization":
+        parts.append(sys.intern(clean_text(str(name))))
+        size += len(name) + len(value)
+        if name.lower() in SECRET_HEADERS:
             parts.append(REDACTED)
         elif len(value) <= _INTERNED_VALUE_MAX:
-            parts.append(sys.intern(str(value)))
+            parts.append(sys.intern(clean_text(str(value))))
         else:
-            parts.append(value)
+            parts.append(clean_text(value))
     flat = tuple(parts)
-    if len(_FLAT_HEADERS) >= _FLAT_HEADERS_MAX:
-        _FLAT_HEADERS.clear()
-    _FLAT_HEADERS[items] = flat
+    if size <= _FLAT_HEADERS_ITEM_MAX:
+        if len(_FLAT_HEADERS) >= _FLAT_HEADERS_MAX:
+            _FLAT_HEADERS.clear()
+        _FLAT_HEADERS[items] = flat
     return flat
 
 
@@ -127,41 +299,96 @@ def body_for_journal(raw: bytes) -> Any:
     UTF-8 replaced), so a test can always see what its code sent."""
     text = raw.decode("utf-8", errors="replace")
     try:
-        body = json.loads(text.removeprefix("\ufeff"))
+        body = json.loads(text.removeprefix("\ufeff"), parse_constant=_no_constant)
     except (ValueError, RecursionError):
         return text
     return text if unpaired_surrogate(text, body) is not None else body
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class JournalFile:
+    """``--journal-file``: every entry appended as one JSON line. A file that cannot be
+    written (a full disk, a removed mount) costs the sandbox nothing but the lines: the
+    problem is logged once, counted, and shown by ``GET /__sandbox/health``; writing is
+    tried again with each entry and the recovery logged."""
+
+    def __init__(self, path: Path, troubles: Troubles) -> None:
+        self.path = path
+        self._troubles = troubles
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, line: bytes) -> None:
+        if self._fd is None:
+            return
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as error:
+            self._troubles.report(
+                "journal_file",
+                f"cannot write the journal file {self.path}: "
+                f"{error.strerror or error}; entries are kept in memory only",
+            )
+        else:
+            self._troubles.resolve("journal_file", f"the journal file {self.path} is written again")
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+JOURNAL_SIZE = 10_000
+JOURNAL_MAX_BYTES = 64 * 1024 * 1024
+JOURNAL_MAX_BODY = 64 * 1024
+
+
 @dataclass(slots=True)
 class Journal:
-    """Bounded, newest last; ``dropped`` counts what the bound pushed out."""
+    """Bounded in entries and bytes, newest last; ``dropped`` counts what the bound pushed
+    out."""
 
-    size: int = 10_000
-    sink: IO[str] | None = None
-    dropped: int = 0
-    _entries: deque[Entry] = field(default_factory=deque)
+    size: int = JOURNAL_SIZE
+    sink: JournalFile | None = None
+    max_bytes: int = JOURNAL_MAX_BYTES
+    max_body: int = JOURNAL_MAX_BODY
+    secrets: tuple[str, ...] = ()
+    bound: Bound = field(init=False)
+    _entries: BoundedStore[int, Entry] = field(init=False)
     _next_id: int = 1
+
+    def __post_init__(self) -> None:
+        self.bound = Bound(
+            "journal",
+            max_count=self.size,
+            max_bytes=self.max_bytes,
+            policy=FORGET_OLDEST,
+            flags=("--journal-size", "--journal-max-bytes"),
+        )
+        self._entries = BoundedStore(self.bound, cost=Entry.cost)
+
+    @property
+    def dropped(self) -> int:
+        return self.bound.dropped
 
     def record(self, entry: Entry) -> None:
         entry.id = self._next_id
         self._next_id += 1
-        if len(self._entries) >= self.size:
-            self._entries.popleft()
-            self.dropped += 1
+        entry.compact(body_cap=self.max_body, secrets=self.secrets)
         if self.sink is not None:
-            self.sink.write(json.dumps(entry.to_json(), ensure_ascii=False) + "\n")
-            self.sink.flush()
-        entry.compact()
-        self._entries.append(entry)
+            self.sink.write(entry.to_bytes() + b"\n")
+        self._entries.put(entry.id, entry)
 
     def clear(self) -> None:
         """Forget every entry; ids keep increasing so ``since`` stays meaningful."""
         self._entries.clear()
-        self.dropped = 0
 
     def __iter__(self) -> Iterator[Entry]:
-        return iter(list(self._entries))
+        return iter(self._entries.values())
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -178,7 +405,7 @@ class Journal:
         """Entries matching every filter given; ``since`` keeps ids greater than it."""
         return [
             entry
-            for entry in self._entries
+            for entry in self._entries.values()
             if (resource is None or entry.resource == resource)
             and (identity is None or entry.identity == identity)
             and (status is None or entry.status == status)
@@ -187,27 +414,40 @@ class Journal:
         ]
 
 
-@dataclass(slots=True)
+OBJECTS_MAX_BYTES = 16 * 1024 * 1024
+_OBJECT_OVERHEAD = 160  # resource, identity, time and the keys around them, serialised
+
+
 class PublishedObjects:
-    """What was "published", per identity, bounded like the journal (boards and playlists stay
-    valid targets on their identity even when dropped from here).
+    """What was "published", bounded like the journal in count and bytes (boards and
+    playlists stay valid targets on their identity even when dropped from here).
 
     Each is kept as ``(resource, identity, time, data)``, ``data`` the very dict the journal
     entry and the answer hold (never changed once answered), and made a dict when read."""
 
-    size: int = 10_000
-    dropped: int = 0
-    _objects: deque[tuple[str, str, float, Mapping[str, Any]]] = field(default_factory=deque)
+    def __init__(self, size: int = JOURNAL_SIZE, max_bytes: int = OBJECTS_MAX_BYTES) -> None:
+        self.bound = Bound(
+            "objects",
+            max_count=size,
+            max_bytes=max_bytes,
+            policy=FORGET_OLDEST,
+            flags=("--journal-size", "--objects-max-bytes"),
+        )
+        self._objects: BoundedStore[int, tuple[str, str, float, Mapping[str, Any]]] = BoundedStore(
+            self.bound, cost=_object_cost
+        )
+        self._next = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.bound.dropped
 
     def add(self, resource: str, identity: str, data: Mapping[str, Any], when: float) -> None:
-        if len(self._objects) >= self.size:
-            self._objects.popleft()
-            self.dropped += 1
-        self._objects.append((resource, identity, when, data))
+        self._next += 1
+        self._objects.put(self._next, (resource, identity, when, data))
 
     def clear(self) -> None:
         self._objects.clear()
-        self.dropped = 0
 
     def all(self) -> list[dict[str, Any]]:
         return [
@@ -217,5 +457,9 @@ class PublishedObjects:
                 "time": datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds"),
                 **data,
             }
-            for resource, identity, when, data in self._objects
+            for resource, identity, when, data in self._objects.values()
         ]
+
+
+def _object_cost(item: tuple[str, str, float, Mapping[str, Any]]) -> int:
+    return _OBJECT_OVERHEAD + len(item[1]) + _data_cost(item[3])

@@ -7,16 +7,18 @@ import asyncio
 import contextlib
 import functools
 from dataclasses import dataclass
-from typing import IO
+from typing import Any
 
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import ENDPOINTS
 from sandbox.config import Settings
+from sandbox.model.bounds import REFUSE, Bound, InFlight
 from sandbox.model.faults import FaultPlan
+from sandbox.model.health import Troubles
 from sandbox.model.identities import IdentityStore, read_identities_file
 from sandbox.model.jobs import JobQueue, Poster
-from sandbox.model.journal import Journal, PublishedObjects
+from sandbox.model.journal import Journal, JournalFile, PublishedObjects
 from sandbox.model.results import Fabricator
 from sandbox.validation.schemas import Validators
 
@@ -49,6 +51,32 @@ class Sandbox:
     shutdown: Shutdown
     jobs: JobQueue
     seed: int | None
+    troubles: Troubles
+    bodies: InFlight
+
+    @property
+    def bounds(self) -> tuple[Bound, ...]:
+        """Every bounded store, for the health report (docs/limits.md)."""
+        return (
+            self.journal.bound,
+            self.objects.bound,
+            *self.identities.bounds,
+            self.jobs.bound,
+            self.jobs.unfinished_bound,
+            self.faults.rules_bound,
+            self.faults.counters_bound,
+            self.bodies.bound,
+        )
+
+    def health(self) -> dict[str, Any]:
+        """``ok``, or ``degraded`` with the troubles, and every bound's counters."""
+        troubles = self.troubles
+        return {
+            "status": "degraded" if troubles.degraded else "ok",
+            "reasons": [t["reason"] for t in troubles.to_json() if t["active"]],
+            "troubles": troubles.to_json(),
+            "bounds": {bound.name: bound.report() for bound in self.bounds},
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings, *, poster: Poster) -> Sandbox:
@@ -61,17 +89,34 @@ class Sandbox:
             strict=settings.strict_identities,
             max_auto=settings.max_auto_identities,
             user_maker=fabricator.user_maker,
-            max_created=settings.journal_size,
+            max_created=settings.max_created_targets,
             on_forget=fabricator.forget,
+            max_registered=settings.max_identities,
+            registered_max_bytes=settings.identities_max_bytes,
+            max_created_total=settings.max_created_targets,
+            created_max_bytes=settings.created_targets_max_bytes,
         )
         validators = compiled_validators(settings.allow_unknown_keys)
-        faults = FaultPlan.from_files(settings.faults, settings.seed)
-        journal = Journal(settings.journal_size, _open_sink(settings))
+        faults = FaultPlan.from_files(
+            settings.faults,
+            settings.seed,
+            max_rules=settings.max_fault_rules,
+            max_counters=settings.max_fault_counters,
+        )
+        troubles = Troubles()
+        journal = Journal(
+            settings.journal_size,
+            _open_sink(settings, troubles),
+            max_bytes=settings.journal_max_bytes,
+            max_body=settings.journal_max_body,
+            secrets=settings.secrets,
+        )
         jobs = JobQueue(
             journal=journal,
             processing_time=settings.processing_time,
             retries=settings.callback_retries,
-            size=settings.journal_size,
+            size=settings.max_jobs,
+            max_unfinished=settings.max_unfinished_jobs,
             poster=poster,
             outbound_fault=lambda job: faults.pick(
                 job.resource, job.provider, job.identity, stage="callback"
@@ -84,10 +129,20 @@ class Sandbox:
             fabricator=fabricator,
             faults=faults,
             journal=journal,
-            objects=PublishedObjects(settings.journal_size),
+            objects=PublishedObjects(settings.journal_size, settings.objects_max_bytes),
             shutdown=Shutdown(),
             jobs=jobs,
             seed=settings.seed,
+            troubles=troubles,
+            bodies=InFlight(
+                Bound(
+                    "bodies_in_flight",
+                    max_count=None,
+                    max_bytes=settings.max_bodies_in_flight,
+                    policy=REFUSE,
+                    flags=("--max-bodies-in-flight",),
+                )
+            ),
         )
 
     def reseed(self, seed: int | None) -> None:
@@ -123,11 +178,11 @@ def compiled_validators(allow_unknown_keys: bool) -> Validators:
     )
 
 
-def _open_sink(settings: Settings) -> IO[str] | None:
+def _open_sink(settings: Settings, troubles: Troubles) -> JournalFile | None:
     if settings.journal_file is None:
         return None
     try:
-        return settings.journal_file.open("a", encoding="utf-8")
+        return JournalFile(settings.journal_file, troubles)
     except OSError as error:
         raise SettingsError(
             f"cannot open journal file {settings.journal_file}: {error.strerror}"
