@@ -16,7 +16,7 @@ from aiohttp import web
 
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import PROVIDERS
-from sandbox.config import Settings
+from sandbox.config import DEFAULT_PRIVATE_KEY, Settings
 from sandbox.http.accesslog import AccessLines
 from sandbox.http.app import create_app, direct_pushes
 from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
@@ -75,8 +75,15 @@ def banner(running: Running) -> str:
     """What a person needs to call the sandbox at once: keys, tokens, one curl command."""
     sandbox, url = running.sandbox, running.url
     settings = sandbox.settings
+    # The private key is shown only when it is the built-in one the README publishes.
+    private = (
+        settings.private_key
+        if settings.private_key == DEFAULT_PRIVATE_KEY
+        else "(the one you gave; not shown)"
+    )
+    shown_key = settings.private_key if private == settings.private_key else "<private key>"
     lines = [
-        f"  site keys:  public {settings.public_key}  private {settings.private_key}",
+        f"  site keys:  public {settings.public_key}  private {private}",
         "  identities:",
     ]
     for provider in PROVIDERS:
@@ -87,7 +94,7 @@ def banner(running: Running) -> str:
     if twitter is not None:
         lines += [
             "  try:",
-            f"    curl -u {settings.public_key}:{settings.private_key} \\",
+            f"    curl -u {settings.public_key}:{shown_key} \\",
             f"      -d '{EXAMPLE_TWEET}' \\",
             f"      {url}/push/identities/{twitter.token}/twitter/post.json",
         ]

@@ -197,10 +197,28 @@ def account(**texts: Schema) -> Schema:
 
 CONTROL_SCHEMAS: dict[str, Schema] = {
     "Health": obj(
-        ["status", "version", "resources"],
-        status={"const": "ok"},
+        ["status", "version", "resources", "reasons", "bounds"],
+        status={
+            "enum": ["ok", "degraded"],
+            "description": "degraded: serving, but something fails (see reasons); still 200",
+        },
         version={"type": "string"},
         resources={"type": "integer"},
+        reasons={"type": "array", "items": {"type": "string"}},
+        troubles={"type": "array", "items": {"type": "object"}},
+        bounds={
+            "type": "object",
+            "description": "every bounded store: its limits and what it dropped or refused",
+            "additionalProperties": obj(
+                ["count", "max_count", "bytes", "max_bytes", "dropped", "refused"],
+                count={"type": "integer"},
+                max_count={"type": ["integer", "null"]},
+                bytes={"type": "integer"},
+                max_bytes={"type": ["integer", "null"]},
+                dropped={"type": "integer"},
+                refused={"type": "integer"},
+            ),
+        },
     ),
     "Identity": obj(
         ["token", "provider", "consent", "user", "origin"],
