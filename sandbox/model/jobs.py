@@ -292,6 +292,13 @@ class JobQueue:
                 woken.append(job)
         return woken
 
+    def fail(self, jobs: Iterable[Job], failure: Fault) -> list[Job]:
+        """End processing now, failed as ``failure`` says (the dashboard's *fail* button)."""
+        waiting = [job for job in jobs if job.waiting]
+        for job in waiting:
+            job.failure = failure
+        return self.finish(waiting)
+
     async def close(self) -> None:
         """Cancel every timer and task and close the client: nothing outlives the server."""
         await asyncio.gather(*self._cancel(), return_exceptions=True)

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,10 @@ REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 log = logging.getLogger("sandbox")
+
+# Told of each entry as it is recorded (already compact); it must return at once and never
+# raise: it runs inside the push that made the entry.
+Listener = Callable[["Entry"], None]
 
 # Header values up to this long are interned when an entry is recorded: the same few (host,
 # content type, user agent ...) come with every request.
@@ -350,7 +354,10 @@ JOURNAL_MAX_BODY = 64 * 1024
 @dataclass(slots=True)
 class Journal:
     """Bounded in entries and bytes, newest last; ``dropped`` counts what the bound pushed
-    out."""
+    out.
+
+    Listeners (the dashboard's live views) are told of each entry recorded; with none, a push
+    pays one truth test for them."""
 
     size: int = JOURNAL_SIZE
     sink: JournalFile | None = None
@@ -360,6 +367,7 @@ class Journal:
     bound: Bound = field(init=False)
     _entries: BoundedStore[int, Entry] = field(init=False)
     _next_id: int = 1
+    _listeners: list[Listener] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.bound = Bound(
@@ -382,6 +390,31 @@ class Journal:
         if self.sink is not None:
             self.sink.write(entry.to_bytes() + b"\n")
         self._entries.put(entry.id, entry)
+        if self._listeners:
+            for listener in self._listeners:
+                listener(entry)
+
+    @property
+    def watched(self) -> bool:
+        """Whether any listener is told of new entries."""
+        return bool(self._listeners)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop telling ``listener``; one that is not subscribed is ignored."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def get(self, entry_id: int) -> Entry | None:
+        """The kept entry with this id, or None."""
+        return self._entries.get(entry_id)
+
+    @property
+    def last_id(self) -> int:
+        """The id of the newest entry ever recorded (0 before the first), kept or not."""
+        return self._next_id - 1
 
     def clear(self) -> None:
         """Forget every entry; ids keep increasing so ``since`` stays meaningful."""
@@ -448,6 +481,11 @@ class PublishedObjects:
 
     def clear(self) -> None:
         self._objects.clear()
+
+    def kept(self) -> list[tuple[str, str, float, Mapping[str, Any]]]:
+        """``(resource, identity, time, data)`` of each, oldest first, ``data`` the very dict
+        the journal entry holds (so a view can find the entry that published it)."""
+        return self._objects.values()
 
     def all(self) -> list[dict[str, Any]]:
         return [
