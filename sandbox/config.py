@@ -63,6 +63,9 @@ class Settings:
     max_bodies_in_flight: int = 64 * MIB
     idle_timeout: float = 75.0
     read_timeout: float = 60.0
+    ui: bool = True
+    ui_fetch_images: bool = False
+    ui_max_clients: int = 16
 
     def __post_init__(self) -> None:
         for name in ("public_key", "private_key"):
@@ -123,6 +126,7 @@ _COUNTS = (
     "max_fault_rules",
     "max_fault_counters",
     "callback_retries",
+    "ui_max_clients",
 )
 _SIZES = (
     "max_body",
@@ -207,12 +211,14 @@ class Option:
     metavar: str | None = None
     choices: Sequence[str] | None = None
     short: str | None = None
-    kind: str = "value"  # "value", "switch" (a boolean flag) or "list" (repeatable)
+    # "value", "switch" (a flag that turns it on), "off" (a --no- flag that turns off what is
+    # on by default) or "list" (repeatable)
+    kind: str = "value"
     shown_default: str | None = None  # for --help, where the default is None
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return ("--no-" if self.kind == "off" else "--") + self.name.replace("_", "-")
 
     @property
     def env(self) -> str:
@@ -422,6 +428,27 @@ OPTIONS: tuple[Option, ...] = (
         parse_seconds,
         "SECONDS",
     ),
+    # --- the dashboard (docs/dashboard.md) ---
+    Option(
+        "ui",
+        "turn off the web dashboard at /__sandbox/ui/",
+        parse_bool,
+        kind="off",
+        shown_default="on",
+    ),
+    Option(
+        "ui_fetch_images",
+        "the dashboard's feed shows pictures from their URLs (the browser fetches them); "
+        "by default it shows the URL, so nothing sent to the sandbox is fetched",
+        parse_bool,
+        kind="switch",
+    ),
+    Option(
+        "ui_max_clients",
+        "browser tabs the dashboard keeps live at once; more are refused (503)",
+        parse_int,
+        "N",
+    ),
 )
 
 
@@ -459,9 +486,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         shown = option.shown_default or default
         help_text = f"{option.help} [env {option.env}; default {shown}]"
         names = [option.flag] + ([option.short] if option.short else [])
-        if option.kind == "switch":
+        if option.kind in ("switch", "off"):
             parser.add_argument(
-                *names, dest=option.name, action="store_const", const=True, help=help_text
+                *names,
+                dest=option.name,
+                action="store_const",
+                const=option.kind == "switch",
+                help=help_text,
             )
         elif option.kind == "list":
             parser.add_argument(
