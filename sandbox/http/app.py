@@ -46,6 +46,8 @@ from sandbox.http import effects
 from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
 from sandbox.http.callbacks import CallbackPoster
 from sandbox.http.control import ADMIN_PREFIX, add_admin_routes
+from sandbox.http.dashboard import add_dashboard_routes
+from sandbox.http.dashboard import auth as ui_auth
 from sandbox.http.wire import answer as json_answer
 from sandbox.model.faults import (
     ANSWER_EFFECTS,
@@ -94,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
         )
         index.add(endpoint, route.resource)
     add_admin_routes(app)
+    add_dashboard_routes(app)
     return app
 
 
@@ -339,18 +342,25 @@ def body_received(request: web.Request) -> Any:
 
 
 def admin_guard(handler: Handler) -> Handler:
-    """With --admin-token, the control plane (but its health check) needs the bearer token."""
+    """With --admin-token, the control plane (but its health check and the dashboard's login
+    page) needs the bearer token, or the cookie the dashboard's login sets; a change made on
+    the strength of that cookie must come from the sandbox's own pages (``Origin``)."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         token = request.app[SANDBOX].settings.admin_token
-        if token is not None and request.path != ADMIN_PREFIX + "health":
+        path = request.path
+        if token is not None and path != ADMIN_PREFIX + "health" and not ui_auth.is_open(path):
             sent = request.headers.get("Authorization", "")
             if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-                raise Unauthorized(
-                    "The control plane needs the header Authorization: Bearer <admin token>, "
-                    "the token given with --admin-token (SANDBOX_ADMIN_TOKEN)",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
+                if not ui_auth.has_session(request, token):
+                    if ui_auth.wants_page(request):
+                        return ui_auth.to_login(request)
+                    raise Unauthorized(
+                        "The control plane needs the header Authorization: Bearer <admin token>, "
+                        "the token given with --admin-token (SANDBOX_ADMIN_TOKEN)",
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+                ui_auth.check_origin(request)
         return await handler(request)
 
     return guarded

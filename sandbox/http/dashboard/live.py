@@ -1,0 +1,198 @@
+"""Live updates: the journal's entries to every open dashboard tab as Server-Sent Events.
+
+Nothing listens to the journal while no tab is open: the hub subscribes when the first tab
+connects and unsubscribes when the last leaves, so a push then pays one truth test. While
+tabs are open, a push pays one list append: the entries of one turn of the event loop are
+encoded once, after it, and handed to every tab. Each tab is bounded: at most
+:data:`MAX_PENDING` events wait for it, and a tab that falls that far behind (a stalled or
+very slow browser) is disconnected, its events dropped, rather than holding memory or
+blocking the loop; the page reconnects and catches up from the journal. At most
+``--ui-max-clients`` tabs are served at once; more are refused with a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from sandbox.api.push import BY_NAME
+from sandbox.http.appkeys import SANDBOX
+from sandbox.model.journal import Entry, Journal
+
+MAX_PENDING = 512  # events waiting for one tab before it is dropped
+HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream, dead tabs are found
+
+
+def summary(entry: Entry) -> dict[str, Any]:
+    """What a row of the live journal shows of an entry."""
+    fault = entry.fault
+    return {
+        "id": entry.id,
+        "time": entry.started,
+        "method": entry.method,
+        "path": entry.path,
+        "direction": entry.direction,
+        "resource": entry.resource,
+        "identity": entry.identity,
+        "provider": entry.provider,
+        "status": entry.status,
+        "info": entry.info,
+        "duration_ms": round(entry.duration_ms, 1),
+        "fault": None
+        if fault is None
+        else {"id": fault.get("id"), "effect": fault.get("effect"), "preset": fault.get("preset")},
+        "warnings": warnings(entry),
+    }
+
+
+def warnings(entry: Entry) -> list[str]:
+    """What went through but deserves a look."""
+    found = []
+    endpoint = BY_NAME.get(entry.resource or "")
+    if endpoint is not None and endpoint.deprecated and entry.direction == "inbound":
+        found.append(
+            "deprecated: Facebook ended publishing to profiles on 2018-08-01; "
+            "the live API refuses this resource"
+        )
+    if entry.direction == "outbound" and not (entry.status and 200 <= entry.status < 300):
+        found.append("callback not accepted")
+    return found
+
+
+def event(entry: Entry) -> bytes:
+    return b"id: %d\nevent: entry\ndata: %s\n\n" % (entry.id, orjson.dumps(summary(entry)))
+
+
+class Watcher:
+    """One open tab: the events waiting for it, and the connection to cut if it falls behind."""
+
+    __slots__ = ("dropped", "pending", "transport", "wake")
+
+    def __init__(self, transport: asyncio.Transport | None) -> None:
+        self.pending: deque[bytes] = deque()
+        self.wake = asyncio.Event()
+        self.dropped = False
+        self.transport = transport
+
+    def offer(self, message: bytes) -> None:
+        if self.dropped:
+            return
+        if len(self.pending) >= MAX_PENDING:
+            self.drop()
+            return
+        self.pending.append(message)
+        self.wake.set()
+
+    def drop(self) -> None:
+        """Forget what waits and cut the connection: a write stuck on a full socket ends."""
+        self.dropped = True
+        self.pending.clear()
+        self.wake.set()
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class Hub:
+    """The open tabs, and the journal listener that feeds them while there are any."""
+
+    def __init__(self, journal: Journal, *, max_clients: int) -> None:
+        self.journal = journal
+        self.max_clients = max_clients
+        self.watchers: set[Watcher] = set()
+        self.refused = 0  # tabs turned away because max_clients were open
+        self.dropped = 0  # tabs cut because they fell behind
+        self._batch: list[Entry] = []
+        self._closing = False
+
+    def join(self, transport: asyncio.Transport | None) -> Watcher | None:
+        if len(self.watchers) >= self.max_clients:
+            self.refused += 1
+            return None
+        if not self.watchers:
+            self.journal.subscribe(self._listen)
+        watcher = Watcher(transport)
+        self.watchers.add(watcher)
+        return watcher
+
+    def leave(self, watcher: Watcher) -> None:
+        if watcher.dropped and not self._closing:
+            self.dropped += 1
+        self.watchers.discard(watcher)
+        if not self.watchers:
+            self.journal.unsubscribe(self._listen)
+            self._batch.clear()
+
+    async def close(self) -> None:
+        """The server stops: every stream ends."""
+        self._closing = True
+        for watcher in list(self.watchers):
+            watcher.dropped = True
+            watcher.wake.set()
+
+    def _listen(self, entry: Entry) -> None:
+        """On the push's path: one append, and the first of a turn schedules the flush."""
+        if not self._batch:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._batch.append(entry)
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch or not self.watchers:
+            return
+        message = b"".join(event(entry) for entry in batch)
+        for watcher in list(self.watchers):
+            watcher.offer(message)
+
+
+HUB = web.AppKey("ui_hub", Hub)
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    """``GET /__sandbox/ui/events``: the journal's new entries as they are recorded
+    (``event: entry``, data the row's JSON); ``Last-Event-ID`` or ``?since=`` first replays
+    the kept entries after that id, so a reconnecting tab misses nothing still kept."""
+    hub = request.app[HUB]
+    watcher = hub.join(request.transport)
+    if watcher is None:
+        return web.Response(
+            status=503,
+            text=f"The dashboard serves {hub.max_clients} live tabs at most "
+            "(--ui-max-clients): close one, or reload later",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        since = request.headers.get("Last-Event-ID") or request.query.get("since")
+        head = b"retry: 2000\n\n"
+        if since is not None and since.isdigit():
+            journal = request.app[SANDBOX].journal
+            missed = journal.select(since=int(since))[-MAX_PENDING:]
+            head += b"".join(event(entry) for entry in missed)
+        await response.write(head)
+        while not watcher.dropped:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watcher.wake.wait(), HEARTBEAT_S)
+            watcher.wake.clear()
+            if watcher.pending:
+                message = b"".join(watcher.pending)
+                watcher.pending.clear()
+                await response.write(message)
+            elif not watcher.dropped:
+                await response.write(b": keep-alive\n\n")
+    except ConnectionError:  # the tab went away, or was cut for falling behind
+        pass
+    finally:
+        hub.leave(watcher)
+    return response
