@@ -205,4 +205,4 @@ async def client(
 ENDPOINT_IDS = [endpoint.name for endpoint in ENDPOINTS]
 
 
-pytest_plugins = ("pytester",)
+pytest_plugins = ("pytester", "tests.browser")  # tests.browser: the browser and page fixtures

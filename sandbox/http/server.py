@@ -98,6 +98,8 @@ def banner(running: Running) -> str:
             f"      -d '{EXAMPLE_TWEET}' \\",
             f"      {url}/push/identities/{twitter.token}/twitter/post.json",
         ]
+    if settings.ui:
+        lines.append(f"  dashboard:  {url}/__sandbox/ui/")
     lines.append(f"  control plane: {url}/__sandbox/health   (Ctrl-C to stop)")
     return "\n".join(lines) + "\n"
 

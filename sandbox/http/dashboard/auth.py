@@ -91,5 +91,11 @@ def to_login(request: web.Request) -> web.Response:
 
 
 def wants_page(request: web.Request) -> bool:
-    """A browser asking for a dashboard page (sent to the login form, not given a 401)."""
-    return request.method in SAFE_METHODS and request.path.startswith(UI_PREFIX)
+    """A browser asking for a dashboard page (sent to the login form, not given a 401); the
+    event stream and the live parts that scripts fetch get the 401."""
+    return (
+        request.method in SAFE_METHODS
+        and request.path.startswith(UI_PREFIX)
+        and request.path != UI_PREFIX + "events"
+        and "fragment" not in request.query
+    )
