@@ -292,5 +292,6 @@ async def test_health_lists_every_bound_with_its_limits(aiohttp_client: ClientFa
         "fault_rules",
         "fault_counters",
         "bodies_in_flight",
+        "dashboard_clients",
     }
     assert report["bounds"]["journal"]["max_bytes"] == 64 * 1024 * 1024

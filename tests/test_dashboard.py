@@ -23,6 +23,7 @@ from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.http.dashboard.live import HUB, MAX_PENDING, Hub
 from sandbox.http.server import banner, start
+from sandbox.model.bounds import REFUSE, Bound
 from sandbox.model.journal import Entry, Journal
 from tests.conftest import AUTH, TOKENS
 
@@ -393,6 +394,8 @@ async def test_live_tabs_are_bounded() -> None:
         second = await client.get(UI + "events")
         assert second.status == 503
         assert "--ui-max-clients" in await second.text()
+        health = await (await client.get("/__sandbox/health")).json()
+        assert health["bounds"]["dashboard_clients"]["refused"] == 1
         first.close()
     finally:
         await client.close()
@@ -410,14 +413,13 @@ class Transport:
 
 async def test_a_tab_that_falls_behind_is_cut_and_holds_nothing() -> None:
     journal = Journal()
-    hub = Hub(journal, max_clients=2)
+    hub = Hub(journal, Bound("dashboard_clients", max_count=2, policy=REFUSE))
     transport = Transport()
     stalled = hub.join(transport)  # type: ignore[arg-type]
-    assert stalled is not None
     for number in range(MAX_PENDING + 1):  # one event a turn of the loop, none read
         journal.record(Entry("POST", f"/{number}", 0.0, {}))
         await asyncio.sleep(0)
     assert stalled.dropped and transport.aborted
     assert len(stalled.pending) == 0
     hub.leave(stalled)
-    assert hub.dropped == 1 and not journal.watched
+    assert hub.bound.dropped == 1 and hub.bound.count == 0 and not journal.watched

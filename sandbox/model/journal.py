@@ -399,11 +399,6 @@ class Journal:
         """Whether any listener is told of new entries."""
         return bool(self._listeners)
 
-    @property
-    def watched(self) -> bool:
-        """Whether any listener is told of new entries."""
-        return bool(self._listeners)
-
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 

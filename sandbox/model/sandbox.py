@@ -53,6 +53,8 @@ class Sandbox:
     seed: int | None
     troubles: Troubles
     bodies: InFlight
+    # Browser tabs the dashboard streams the journal to (sandbox.http.dashboard.live).
+    dashboard_clients: Bound
 
     @property
     def bounds(self) -> tuple[Bound, ...]:
@@ -66,6 +68,7 @@ class Sandbox:
             self.faults.rules_bound,
             self.faults.counters_bound,
             self.bodies.bound,
+            *((self.dashboard_clients,) if self.settings.ui else ()),
         )
 
     def health(self) -> dict[str, Any]:
@@ -142,6 +145,12 @@ class Sandbox:
                     policy=REFUSE,
                     flags=("--max-bodies-in-flight",),
                 )
+            ),
+            dashboard_clients=Bound(
+                "dashboard_clients",
+                max_count=settings.ui_max_clients,
+                policy=REFUSE,
+                flags=("--ui-max-clients",),
             ),
         )
 

@@ -43,7 +43,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     if not sandbox.settings.ui:
         return
     app[SESSION_KEY] = secrets.token_bytes(32)
-    app[HUB] = Hub(sandbox.journal, max_clients=sandbox.settings.ui_max_clients)
+    app[HUB] = Hub(sandbox.journal, sandbox.dashboard_clients)
     app.on_shutdown.append(lambda app: app[HUB].close())
     get = [
         ("", "feed"),

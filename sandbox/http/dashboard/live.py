@@ -7,7 +7,8 @@ encoded once, after it, and handed to every tab. Each tab is bounded: at most
 :data:`MAX_PENDING` events wait for it, and a tab that falls that far behind (a stalled or
 very slow browser) is disconnected, its events dropped, rather than holding memory or
 blocking the loop; the page reconnects and catches up from the journal. At most
-``--ui-max-clients`` tabs are served at once; more are refused with a 503.
+``--ui-max-clients`` tabs are served at once (a bound of :mod:`sandbox.model.bounds`, shown by
+``GET /__sandbox/health``); more are refused with a 503.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from sandbox.api.push import BY_NAME
 from sandbox.http.appkeys import SANDBOX
+from sandbox.model.bounds import Bound
 from sandbox.model.journal import Entry, Journal
 
 MAX_PENDING = 512  # events waiting for one tab before it is dropped
@@ -98,21 +100,23 @@ class Watcher:
 
 
 class Hub:
-    """The open tabs, and the journal listener that feeds them while there are any."""
+    """The open tabs, and the journal listener that feeds them while there are any. ``bound``
+    (``--ui-max-clients``, in the health report) counts them: ``refused`` the tabs turned
+    away, ``dropped`` those cut for falling behind."""
 
-    def __init__(self, journal: Journal, *, max_clients: int) -> None:
+    def __init__(self, journal: Journal, bound: Bound) -> None:
         self.journal = journal
-        self.max_clients = max_clients
+        self.bound = bound
         self.watchers: set[Watcher] = set()
-        self.refused = 0  # tabs turned away because max_clients were open
-        self.dropped = 0  # tabs cut because they fell behind
         self._batch: list[Entry] = []
         self._closing = False
 
-    def join(self, transport: asyncio.Transport | None) -> Watcher | None:
-        if len(self.watchers) >= self.max_clients:
-            self.refused += 1
-            return None
+    def join(self, transport: asyncio.Transport | None) -> Watcher:
+        """A new tab's watcher; BoundFull (503) when ``--ui-max-clients`` tabs are open."""
+        if not self.bound.fits(0):
+            self.bound.refused += 1
+            raise self.bound.full("live dashboard tab", status=503, headers={"Retry-After": "5"})
+        self.bound.take(0)
         if not self.watchers:
             self.journal.subscribe(self._listen)
         watcher = Watcher(transport)
@@ -120,8 +124,9 @@ class Hub:
         return watcher
 
     def leave(self, watcher: Watcher) -> None:
-        if watcher.dropped and not self._closing:
-            self.dropped += 1
+        if watcher not in self.watchers:
+            return
+        self.bound.give_back(0, dropped=watcher.dropped and not self._closing)
         self.watchers.discard(watcher)
         if not self.watchers:
             self.journal.unsubscribe(self._listen)
@@ -158,13 +163,6 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     the kept entries after that id, so a reconnecting tab misses nothing still kept."""
     hub = request.app[HUB]
     watcher = hub.join(request.transport)
-    if watcher is None:
-        return web.Response(
-            status=503,
-            text=f"The dashboard serves {hub.max_clients} live tabs at most "
-            "(--ui-max-clients): close one, or reload later",
-            headers={"Retry-After": "5"},
-        )
     try:
         response = web.StreamResponse(
             headers={
