@@ -204,7 +204,7 @@ def direct_pushes(app: web.Application, app_handler: RawHandler) -> RawHandler:
                 endpoint, token, params = found
                 # the application's request factory made it: a web.Request, without a route
                 request = cast(web.Request, request)
-                return await push(request, sandbox, endpoint, token, params, path=raw_path)
+                return await push(request, sandbox, endpoint, token, params, path=raw_path, app=app)
         return await app_handler(request)
 
     return handle
@@ -291,7 +291,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         answered = refusal_response(request, http)
     entry = Entry(request.method, request.path, time.time(), request.headers)
     request[ENTRY] = entry
-    return finish(request, request.app[SANDBOX], entry, started, answered)
+    return finish(request, request.app[SANDBOX], entry, started, answered, app=request.app)
 
 
 def finish(
@@ -300,8 +300,11 @@ def finish(
     entry: Entry,
     started: float,
     answered: tuple[web.StreamResponse, str],
+    *,
+    app: web.Application,
 ) -> web.StreamResponse:
-    """Journal the exchange and log its line; the answer goes out as it is."""
+    """Journal the exchange and log its line; the answer goes out as it is. ``app``: a push
+    :func:`direct_pushes` answered has no route, so no ``request.app``."""
     response, info = answered
     info = entry.info or info  # what an injected fault put in place of the answer
     if not request.content.is_eof() and not response.prepared:
@@ -323,7 +326,7 @@ def finish(
             f"{entry.duration_ms:.1f}ms{'' if response.status < 400 else f' ({info})'}"
             + (f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "")
         )
-        lines = request.app.get(ACCESS_LINES)
+        lines = app.get(ACCESS_LINES)
         if lines is None:
             access_log.info("%s", line)
         else:
@@ -396,7 +399,7 @@ def push_handler(endpoint: Endpoint) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         params = dict(request.match_info)
         token = params.pop("token")
-        return await push(request, request.app[SANDBOX], endpoint, token, params)
+        return await push(request, request.app[SANDBOX], endpoint, token, params, app=request.app)
 
     return handle
 
@@ -409,6 +412,7 @@ async def push(
     params: dict[str, str],
     *,
     path: str | None = None,
+    app: web.Application,
 ) -> web.StreamResponse:
     """One push exchange: the pipeline, its refusal as the envelope, the journal, the log.
 
@@ -436,7 +440,7 @@ async def push(
         entry.info = NO_ANSWER
         sandbox.journal.record(entry)
         raise
-    return finish(request, sandbox, entry, started, answered)
+    return finish(request, sandbox, entry, started, answered, app=app)
 
 
 async def pipeline(

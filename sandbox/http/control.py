@@ -214,7 +214,8 @@ async def finish_jobs(request: web.Request) -> web.Response:
     else:
         job = queue.get(job_id)
         if job is None:
-            raise NotFound(f"No job with id {job_id}: GET /__sandbox/jobs lists the jobs")
+            shown = job_id if len(job_id) <= 40 else job_id[:40] + "…"
+            raise NotFound(f"No job with id {shown}: GET /__sandbox/jobs lists the jobs")
         jobs = [job]
     queue.finish(jobs)  # their state is final on return
     return json_response({"jobs": [job.to_json() for job in jobs]})

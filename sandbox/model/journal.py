@@ -16,9 +16,11 @@ above the length of its JSON text), so reading the whole journal produces at mos
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +138,8 @@ class Entry:
                     body = Truncated.of(raw, body_cap)
         elif isinstance(body, bytes) and len(body) > body_cap:
             body = Truncated.of(body, body_cap)
+        elif isinstance(body, bytes) and nested_deeper(body, MAX_BODY_DEPTH):
+            body = body.decode("utf-8", "replace")  # as text: any parser reads the journal
         self.body = body
         if secrets:
             self._redact(secrets)
@@ -238,6 +242,23 @@ class Entry:
             if value is not None:
                 total += _data_cost(value)
         return total
+
+
+# A JSON body nested deeper than this is journaled as text: inside an entry, inside the
+# journal's answer, it must stay within what common parsers read (Python ~1000 levels).
+MAX_BODY_DEPTH = 500
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def nested_deeper(text: bytes, limit: int) -> bool:
+    """Whether the JSON ``text`` nests arrays and objects deeper than ``limit``: counted
+    only when it has that many brackets at all (a push has a handful)."""
+    if text.count(b"[") + text.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b"", text).translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
 
 
 def _data_cost(value: Any) -> int:
