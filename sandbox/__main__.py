@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from sandbox import __version__
@@ -37,13 +38,26 @@ examples:
   oneall-sandbox --openapi > openapi.json
                                          the OpenAPI document (also GET /__sandbox/openapi.json)
 
-control plane (JSON, under /__sandbox/): GET health; GET, POST identities; GET, POST, DELETE
-faults and DELETE faults/{id}; GET, DELETE journal; GET objects; POST seed; POST reset.
+control plane (JSON, under /__sandbox/): {routes}.
 A single request can fail on demand with the header X-Sandbox-Fault: rate_limited."""
 
 
+class Parser(argparse.ArgumentParser):
+    """The epilog lists the control plane from its route table, read only when help is shown:
+    the table lives with the server, whose import the other options do without."""
+
+    def format_help(self) -> str:
+        from sandbox.http.control import route_summary
+
+        wrapped = textwrap.fill(
+            route_summary(), width=95, initial_indent=" " * 44, subsequent_indent=""
+        )
+        self.epilog = EPILOG.replace("{routes}", wrapped[44:])
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="oneall-sandbox",
         description=DESCRIPTION,
         epilog=EPILOG,

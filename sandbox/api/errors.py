@@ -10,6 +10,7 @@
         ├── Forbidden             403  wrong provider, no consent, deprecated resource
         ├── NotFound              404  unknown path, identity or target
         ├── MethodNotAllowed      405  anything but POST on a push path
+        ├── Conflict              409  a control-plane change that would overwrite (a token)
         ├── PayloadTooLarge       413  body over --max-body
         └── ProviderError         any status a fault rule chooses (429, 5xx ...)
 """
@@ -65,6 +66,10 @@ class NotFound(RequestError):
 
 class MethodNotAllowed(RequestError):
     status = 405
+
+
+class Conflict(RequestError):
+    status = 409
 
 
 class PayloadTooLarge(RequestError):

@@ -10,11 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from sandbox import __version__
-from sandbox.api.errors import BadRequest, NotFound
+from sandbox.api.errors import BadRequest, Conflict, NotFound
 from sandbox.api.push import ENDPOINTS
 from sandbox.http.appkeys import SANDBOX
 from sandbox.model.faults import FaultSpecError
+from sandbox.model.identities import TokenTaken
 from sandbox.model.jobs import JOB_STATES
+from sandbox.model.journal import NO_FILTER
 from sandbox.validation.body import unpaired_surrogate
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -82,6 +84,8 @@ async def register_identity(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     try:
         identity = sandbox.identities.register(await read_json(request))
+    except TokenTaken as error:
+        raise Conflict(f"Cannot register the identity: {error}") from None
     except ValueError as error:
         raise BadRequest(f"Cannot register the identity: {error}") from None
     return json_response(identity.to_json(), status=201)
@@ -142,8 +146,35 @@ def _int_query(request: web.Request, name: str) -> int | None:
     return int(value)
 
 
+JOURNAL_FILTERS = ("resource", "identity", "status", "since", "direction", "body")
+
+
+def _json_query(request: web.Request, name: str) -> Any:
+    """A filter given as JSON (URL-encoded), once or not at all."""
+    values = request.query.getall(name, [])
+    if values == [""] or not values:
+        return NO_FILTER
+    if len(values) > 1:
+        raise BadRequest(f"The query parameter {name} must be given once, got {len(values)}")
+    try:
+        return json.loads(values[0])
+    except (ValueError, RecursionError):
+        raise BadRequest(
+            f"The query parameter {name} must be URL-encoded JSON such as "
+            f'{{"message":"hello"}}, got {values[0]!r}'
+        ) from None
+
+
 async def read_journal(request: web.Request) -> web.Response:
-    """``?resource=twitter.post&identity=<token>&status=429&since=<id>&direction=inbound``."""
+    """``?resource=twitter.post&identity=<token>&status=429&since=<id>&direction=inbound`` and
+    ``body=<URL-encoded JSON>``, contained in the request body or its object node. A filter
+    the journal does not know is refused: ignored, it would answer every entry."""
+    unknown = sorted(set(request.query) - set(JOURNAL_FILTERS))
+    if unknown:
+        raise BadRequest(
+            f"Unknown journal filter {', '.join(unknown)}: the filters are "
+            f"{', '.join(JOURNAL_FILTERS)}"
+        )
     journal = request.app[SANDBOX].journal
     entries = journal.select(
         resource=request.query.get("resource") or None,
@@ -151,6 +182,7 @@ async def read_journal(request: web.Request) -> web.Response:
         status=_int_query(request, "status"),
         since=_int_query(request, "since"),
         direction=request.query.get("direction") or None,
+        body=_json_query(request, "body"),
     )
     # Each entry as its own JSON text: bodies go in as received, never parsed again.
     body = b'{"entries":[%s],"dropped":%d}' % (
@@ -206,7 +238,8 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 async def finish_jobs(request: web.Request) -> web.Response:
     """End processing now — one job, or every unfinished one — so tests never sleep. Answers
-    once their state is final; the callbacks go out in the background."""
+    the jobs it finished (none for a job already finished), once their state is final; the
+    callbacks go out in the background."""
     queue = request.app[SANDBOX].jobs
     job_id = request.match_info.get("id")
     if job_id is None:
@@ -217,8 +250,8 @@ async def finish_jobs(request: web.Request) -> web.Response:
             shown = job_id if len(job_id) <= 40 else job_id[:40] + "…"
             raise NotFound(f"No job with id {shown}: GET /__sandbox/jobs lists the jobs")
         jobs = [job]
-    queue.finish(jobs)  # their state is final on return
-    return json_response({"jobs": [job.to_json() for job in jobs]})
+    finished = queue.finish(jobs)  # their state is final on return
+    return json_response({"jobs": [job.to_json() for job in finished]})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -236,26 +269,38 @@ async def openapi_document(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type="application/json")
 
 
+# The control plane's route table: the router, and the command's --help, are made from it.
+ROUTES: tuple[web.RouteDef, ...] = (
+    web.get("health", health),
+    web.get("identities", list_identities),
+    web.post("identities", register_identity),
+    web.get("faults", list_faults),
+    web.post("faults", arm_faults),
+    web.delete("faults", clear_faults),
+    web.delete("faults/{id}", remove_fault),
+    web.get("journal", read_journal),
+    web.delete("journal", clear_journal),
+    web.get("objects", list_objects),
+    web.get("jobs", list_jobs),
+    web.post("jobs/finish", finish_jobs),
+    web.post("jobs/{id}/finish", finish_jobs),
+    web.post("seed", set_seed),
+    web.post("reset", reset),
+    web.get("openapi.json", openapi_document),
+)
+
+
+def route_summary() -> str:
+    """Every control-plane path with its methods, in the table's order: ``GET, POST
+    identities; ...``."""
+    methods: dict[str, list[str]] = {}
+    for route in ROUTES:
+        methods.setdefault(route.path, []).append(route.method)
+    return "; ".join(f"{', '.join(verbs)} {path}" for path, verbs in methods.items())
+
+
 def add_admin_routes(app: web.Application) -> None:
-    routes = [
-        web.get("health", health),
-        web.get("identities", list_identities),
-        web.post("identities", register_identity),
-        web.get("faults", list_faults),
-        web.post("faults", arm_faults),
-        web.delete("faults", clear_faults),
-        web.delete("faults/{id}", remove_fault),
-        web.get("journal", read_journal),
-        web.delete("journal", clear_journal),
-        web.get("objects", list_objects),
-        web.get("jobs", list_jobs),
-        web.post("jobs/finish", finish_jobs),
-        web.post("jobs/{id}/finish", finish_jobs),
-        web.post("seed", set_seed),
-        web.post("reset", reset),
-        web.get("openapi.json", openapi_document),
-    ]
-    for route in routes:
+    for route in ROUTES:
         if route.method == "GET":
             app.router.add_get(ADMIN_PREFIX + route.path, route.handler)  # HEAD too
         else:

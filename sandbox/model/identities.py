@@ -45,6 +45,10 @@ class TargetList(list[dict[str, Any]]):
             del self[self.fixed]
 
 
+class TokenTaken(ValueError):
+    """Registering a token that is already an identity's, without ``replace``."""
+
+
 class Identity:
     """A connected social account. ``user`` holds ``id``, ``name`` and, where the network has
     one, ``screen_name``; each target is a dict with at least ``id`` and ``name``.
@@ -414,12 +418,30 @@ class IdentityStore:
         return None
 
     def register(self, data: object) -> Identity:
-        """An identity posted to the control plane; ValueError names the bad key."""
+        """An identity posted to the control plane; ValueError names the bad key.
+
+        A token already known (built in, loaded or registered) is refused with
+        :class:`TokenTaken` unless ``"replace": true``: a test suite that reuses a token by
+        mistake would otherwise change another test's identity without a word. A token only
+        seen in a push (registered automatically) is no one's choice and is simply replaced.
+        """
+        replace = False
+        if isinstance(data, dict) and "replace" in data:
+            data = dict(data)
+            replace = data.pop("replace")
+            if not isinstance(replace, bool):
+                raise ValueError(f"/replace: must be true or false, got {replace!r}")
         token = data.get("token") if isinstance(data, dict) else None
         if token is None:
             token = str(uuid.uuid4())
         elif not isinstance(token, str) or not _TOKEN.fullmatch(token):
             raise ValueError(f"/token: must be a lowercase UUID, got {token!r}")
+        existing = self._known.get(token)
+        if existing is not None and not replace:
+            raise TokenTaken(
+                f"/token: {token} is already the token of a {existing.provider} identity "
+                f'({existing.origin}); send "replace": true to replace it'
+            )
         identity = identity_from(
             data, "", token=token, origin="registered", max_created=self._max_created
         )

@@ -183,6 +183,14 @@ class Entry:
                 headers[name] = REDACTED if folded in SECRET_HEADERS else value
         return headers
 
+    def request_body(self) -> Any:
+        """The request body as a filter sees it: parsed JSON, the text that was not JSON, or
+        None for a body too large to have been kept whole."""
+        body = self.body
+        if isinstance(body, bytes):
+            return _parsed(body)
+        return None if isinstance(body, Truncated) else body
+
     def _json(self, body: Any) -> dict[str, Any]:
         request: dict[str, Any] = {"headers": self.headers(), "body": body}
         if isinstance(self.body, Truncated):
@@ -317,6 +325,35 @@ def flat_headers(headers: Mapping[str, str]) -> tuple[str, ...]:
             _FLAT_HEADERS.clear()
         _FLAT_HEADERS[items] = flat
     return flat
+
+
+NO_FILTER: Any = object()  # a filter not given (``None`` is a JSON value one can look for)
+
+
+def contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is part of ``actual``: every key it names has a matching value (objects
+    recursively; anything else, lists too, is compared whole)."""
+    if isinstance(expected, Mapping):
+        return isinstance(actual, Mapping) and all(
+            key in actual and contains(actual[key], value) for key, value in expected.items()
+        )
+    return bool(actual == expected)
+
+
+def push_node(body: Any) -> Any:
+    """The object node of a push body (``body["request"]["push"][<node>]``), or None."""
+    try:
+        push = body["request"]["push"]
+        return next(iter(push.values())) if len(push) == 1 else None
+    except (TypeError, KeyError, AttributeError):
+        return None
+
+
+def body_matches(body: Any, expected: Any) -> bool:
+    """What a test means by "the body I sent": ``expected`` may be part of the whole request
+    body or just of its object node (``{"message": "hi"}`` for a tweet). The handle's
+    ``body=`` and the journal's ``?body=`` both ask this."""
+    return contains(body, expected) or contains(push_node(body), expected)
 
 
 def body_for_journal(raw: bytes) -> Any:
@@ -455,8 +492,10 @@ class Journal:
         status: int | None = None,
         since: int | None = None,
         direction: str | None = None,
+        body: Any = NO_FILTER,
     ) -> list[Entry]:
-        """Entries matching every filter given; ``since`` keeps ids greater than it."""
+        """Entries matching every filter given; ``since`` keeps ids greater than it, ``body``
+        those whose request body contains it (:func:`body_matches`)."""
         return [
             entry
             for entry in self._entries.values()
@@ -465,6 +504,7 @@ class Journal:
             and (status is None or entry.status == status)
             and (since is None or entry.id > since)
             and (direction is None or entry.direction == direction)
+            and (body is NO_FILTER or body_matches(entry.request_body(), body))
         ]
 
 

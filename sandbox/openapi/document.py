@@ -241,6 +241,11 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
                 "description": "made up when null or not given",
             },
             consent={"type": "boolean", "default": True},
+            replace={
+                "type": "boolean",
+                "default": False,
+                "description": "replace the identity of a token already known (else 409)",
+            },
             user={
                 **account(name={"type": "string"}, screen_name={"type": "string"}),
                 "description": "made up when empty or not given",
@@ -362,7 +367,7 @@ CONTROL_PLANE: tuple[Control, ...] = (
         "Identity",
         status=201,
         body="NewIdentity",
-        errors=(400, 413),
+        errors=(400, 409, 413),
     ),
     Control("get", "faults", "The armed fault rules and their counters", "ArmedRules"),
     Control(
@@ -395,6 +400,11 @@ CONTROL_PLANE: tuple[Control, ...] = (
             "status": {"type": "integer"},
             "since": {"type": "integer", "description": "only entries with a greater id"},
             "direction": {"type": "string", "description": "inbound or outbound"},
+            "body": {
+                "description": "JSON (URL-encoded) contained in the request body or in its "
+                'object node, e.g. {"message":"hello"}',
+                "content": {"application/json": {"schema": {}}},
+            },
         },
         errors=(400,),
     ),
@@ -453,7 +463,9 @@ def control_operation(row: Control) -> Schema:
         "tags": ["control-plane", *([ARMING_TAG] if row.arming else [])],
         "security": [],
         "parameters": [
-            {"name": key, "in": "query", "required": False, "schema": schema}
+            # a parameter with "content" is JSON (OpenAPI 3.1 §4.8.12.2): given as it is
+            {"name": key, "in": "query", "required": False}
+            | (schema if "content" in schema else {"schema": schema})
             for key, schema in row.query.items()
         ],
         "responses": {

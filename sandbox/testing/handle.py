@@ -18,6 +18,7 @@ import aiohttp
 from sandbox.config import Settings
 from sandbox.http.server import Running, start
 from sandbox.model.faults import Fault
+from sandbox.model.journal import body_matches, push_node
 from sandbox.model.sandbox import Sandbox
 
 T = TypeVar("T")
@@ -87,11 +88,7 @@ class Call:
     @property
     def node(self) -> Any:
         """The object node sent (``body["request"]["push"][<node>]``), or None."""
-        try:
-            push = self.body["request"]["push"]
-            return next(iter(push.values())) if len(push) == 1 else None
-        except (TypeError, KeyError, AttributeError):
-            return None
+        return push_node(self.body)
 
     def describe(self) -> str:
         body = json.dumps(self.body, ensure_ascii=False)
@@ -99,20 +96,6 @@ class Call:
             body = body[:300] + "…"
         where = self.resource or self.path
         return f"#{self.id} {where} identity={self.identity} -> {self.status}: {body}"
-
-
-def contains(actual: Any, expected: Any) -> bool:
-    """``expected`` is part of ``actual``: every key it names has a matching value."""
-    if isinstance(expected, Mapping):
-        return isinstance(actual, Mapping) and all(
-            key in actual and contains(actual[key], value) for key, value in expected.items()
-        )
-    return bool(actual == expected)
-
-
-def _body_matches(call: Call, body: Any) -> bool:
-    """``body`` may be the whole request body or just the object node."""
-    return contains(call.body, body) or contains(call.node, body)
 
 
 class Journal:
@@ -144,7 +127,7 @@ class Journal:
             if (resource is None or call.resource == resource)
             and (identity is None or call.identity == identity)
             and (status is None or call.status == status)
-            and (body is None or _body_matches(call, body))
+            and (body is None or body_matches(call.body, body))
         ]
 
 
