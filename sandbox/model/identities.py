@@ -436,7 +436,7 @@ class IdentityStore:
             token = str(uuid.uuid4())
         elif not isinstance(token, str) or not _TOKEN.fullmatch(token):
             raise ValueError(f"/token: must be a lowercase UUID, got {token!r}")
-        existing = self._known.get(token)
+        existing = self._registered.get(token) or self._known.get(token)
         if existing is not None and not replace:
             raise TokenTaken(
                 f"/token: {token} is already the token of a {existing.provider} identity "
