@@ -32,8 +32,8 @@ examples:
   oneall-sandbox --port 0 --seed 42      a free port, reproducible ids
   oneall-sandbox --strict-identities --identities my-identities.json
   SANDBOX_PORT=9000 oneall-sandbox -q    configure by environment, log warnings only
-  oneall-sandbox --faults fixtures/faults/flaky.toml --seed 1
-                                         arm a fault scenario: the same calls fail each run
+  oneall-sandbox --faults flaky --seed 1  arm a shipped fault scenario (--list-faults), or a
+                                         file: the same calls fail each run
   oneall-sandbox --list                  print the resource table
   oneall-sandbox --openapi > openapi.json
                                          the OpenAPI document (also GET /__sandbox/openapi.json)
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(parser)
     parser.add_argument("--list", action="store_true", help="print the resource table and exit")
     parser.add_argument(
+        "--list-faults",
+        action="store_true",
+        help="print the shipped fault scenarios (for --faults NAME) and exit",
+    )
+    parser.add_argument(
         "--openapi", action="store_true", help="print the OpenAPI 3.1 document and exit"
     )
     parser.add_argument("--version", action="version", version=f"oneall-sandbox {__version__}")
@@ -91,11 +96,26 @@ def resource_table() -> str:
     )
 
 
+def fault_table() -> str:
+    """One line per shipped scenario: its name and the first line of its comment."""
+    from sandbox.model.faults import scenario_summary, scenarios
+
+    shipped = scenarios()
+    width = max((len(name) for name in shipped), default=0)
+    return "".join(
+        f"{name.ljust(width)}  {scenario_summary(path)}".rstrip() + "\n"
+        for name, path in shipped.items()
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     namespace = parser.parse_args(argv)
     if namespace.list:
         sys.stdout.write(resource_table())
+        return 0
+    if namespace.list_faults:
+        sys.stdout.write(fault_table())
         return 0
     try:
         settings = settings_from(namespace, os.environ)

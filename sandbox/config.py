@@ -284,10 +284,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "faults",
-        "fault scenario (TOML or JSON) armed at start-up and by POST /__sandbox/reset; "
-        "repeat the flag, or separate files with commas in the variable",
+        "fault scenario armed at start-up and by POST /__sandbox/reset: a shipped one by "
+        "name (--list-faults) or a TOML or JSON file; repeat the flag, or separate them with "
+        "commas in the variable",
         parse_path,
-        "FILE",
+        "NAME|FILE",
         kind="list",
         shown_default="none",
     ),

@@ -124,6 +124,13 @@ def test_bad_rules_are_refused_naming_the_key(spec: dict[str, Any], words: str) 
 
 def test_a_rule_that_is_not_an_object_is_refused_naming_its_place() -> None:
     with pytest.raises(FaultSpecError, match=r"^/rules/1: a rule must be an object"):
+        FaultPlan().arm([{"preset": "server_error"}, ["server_error"]], where_prefix="/rules/")
+    # a string is a scenario's name: a preset's name is pointed to its place
+    with pytest.raises(
+        FaultSpecError,
+        match=r"^/rules/1: unknown fault scenario 'server_error'.*"
+        r'a preset is given as \{"preset": "server_error"\}',
+    ):
         FaultPlan().arm([{"preset": "server_error"}, "server_error"], where_prefix="/rules/")
     with pytest.raises(FaultSpecError, match=r"^/: a rule must be an object"):
         FaultPlan().arm([42], indexed=False)
@@ -380,7 +387,7 @@ def test_bad_files_stop_start_up_naming_file_rule_and_key(
 
 
 def test_missing_file_is_a_settings_error(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match=r"cannot read fault scenario .*nope\.toml"):
+    with pytest.raises(SettingsError, match=r"fault scenario .*nope\.toml: no such file"):
         FaultPlan.from_files([tmp_path / "nope.toml"], seed=None)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from sandbox.api.datafiles import data_path
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import ENDPOINTS, PROVIDERS
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
@@ -398,8 +399,72 @@ def _header_value(raw: str) -> Any:
         return raw
 
 
+SCENARIO_SUFFIXES = (".toml", ".json")
+
+
+def scenario_folder() -> Path:
+    """The shipped scenarios: ``fixtures/faults/`` (``sandbox/fixtures/faults/`` installed)."""
+    return data_path("fixtures") / "faults"
+
+
+def scenarios() -> dict[str, Path]:
+    """Every shipped scenario by name (its file name without the suffix), sorted."""
+    folder = scenario_folder()
+    found = sorted(
+        path for path in folder.glob("*") if path.suffix in SCENARIO_SUFFIXES and path.is_file()
+    )
+    return {path.stem: path for path in found}
+
+
+def scenario_summary(path: Path) -> str:
+    """The first comment line of a TOML scenario (or a JSON one's ``"description"``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return ""
+        description = data.get("description") if isinstance(data, dict) else None
+        return description.split("\n")[0] if isinstance(description, str) else ""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+        if line.strip():
+            break
+    return ""
+
+
+def resolve_scenario(given: Path | str, *, files: bool = True) -> Path:
+    """A scenario file by path, else a shipped scenario by name (``rate-limited``, or with
+    its suffix); SettingsError lists the names. ``files=False``: names only (the control plane
+    reads no file a client names)."""
+    path = Path(given)
+    if files and path.is_file():
+        return path
+    shipped = scenarios()
+    name = path.name.removesuffix(path.suffix) if path.suffix in SCENARIO_SUFFIXES else path.name
+    # a name, or a path into a checkout's fixtures/faults/ (the old examples) outside one
+    by_name = str(given) in (name, path.name) or (
+        files and path.parent.parts[-2:] == ("fixtures", "faults")
+    )
+    if by_name and name in shipped:
+        return shipped[name]
+    names = ", ".join(shipped) or "none"
+    if files:
+        raise SettingsError(
+            f"fault scenario {given}: no such file, and no shipped scenario of that name; "
+            f"the shipped scenarios are {names} (oneall-sandbox --list-faults)"
+        )
+    hint = f'; a preset is given as {{"preset": "{given}"}}' if str(given) in PRESETS else ""
+    raise FaultSpecError(f"unknown fault scenario {str(given)!r}; the scenarios are {names}{hint}")
+
+
 def read_rules_file(path: Path) -> list[object]:
     """The rules of a TOML (``[[rules]]``) or JSON (``{"rules": [...]}``) scenario file."""
+    path = resolve_scenario(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -495,19 +560,43 @@ class FaultPlan:
         where_prefix: str = "/",
         indexed: bool = True,
         source: str = "api",
+        files: bool = False,
     ) -> list[Fault]:
         """Check every rule first, then arm them all: a bad list arms nothing. ``where_prefix``
-        (and the rule's index, when ``indexed``) locate a bad key in the message."""
+        (and the rule's index, when ``indexed``) locate a bad key in the message. A string in
+        place of a rule is a shipped scenario's name (its rules armed in its place), or with
+        ``files`` the path of a scenario file too."""
         specs = list(specs)
         self.rules_bound.admit(0, len(specs), what=f"{len(specs)} fault rule(s)")
-        built = []
+        built: list[Fault] = []
         for index, spec in enumerate(specs):
             where = f"{where_prefix}{index}/" if indexed else where_prefix
-            built.append(build_fault(spec, where, rule_id=self._next_id + index, source=source))
+            if isinstance(spec, str):  # a shipped scenario (or, from Python, a file) by name
+                built += self._scenario(
+                    spec, where, files=files, first_id=self._next_id + len(built)
+                )
+                continue
+            built.append(
+                build_fault(spec, where, rule_id=self._next_id + len(built), source=source)
+            )
         self._next_id += len(built)
         self.rules.extend(built)
         self._changed()
         return built
+
+    @staticmethod
+    def _scenario(name: str, where: str, *, files: bool, first_id: int) -> list[Fault]:
+        try:
+            path = resolve_scenario(name, files=files)
+            specs = read_rules_file(path)
+        except (SettingsError, FaultSpecError) as error:
+            raise FaultSpecError(f"{where.rstrip('/') or '/'}: {error}") from None
+        return [
+            build_fault(
+                spec, f"{path.name}: rules[{index}].", rule_id=first_id + index, source="file"
+            )
+            for index, spec in enumerate(specs)
+        ]
 
     def remove(self, rule_id: int) -> bool:
         before = len(self.rules)

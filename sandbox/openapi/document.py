@@ -269,9 +269,21 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
     "FaultRules": {
         "anyOf": [
             ref("FaultRule"),
-            {"type": "array", "items": ref("FaultRule")},
-            obj(["rules"], rules={"type": "array", "items": ref("FaultRule")}),
+            ref("FaultScenario"),
+            {"type": "array", "items": {"anyOf": [ref("FaultRule"), ref("FaultScenario")]}},
+            obj(
+                ["rules"],
+                rules={
+                    "type": "array",
+                    "items": {"anyOf": [ref("FaultRule"), ref("FaultScenario")]},
+                },
+            ),
         ]
+    },
+    "FaultScenario": {
+        "enum": list(faults.scenarios()),
+        "description": "A shipped fault scenario by name (oneall-sandbox --list-faults): its "
+        "rules are armed in its place",
     },
     "ArmedRules": obj(
         ["rules"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -285,7 +286,7 @@ class SandboxHandle:
             sandbox = self.state
             for name, value in changes.items():
                 if name == "faults":
-                    sandbox.faults.arm(list(value))
+                    sandbox.faults.arm(fault_specs(value), files=True)
                     continue
                 self._restore.setdefault(name, getattr(sandbox.settings, name))
                 sandbox.settings = sandbox.settings.replace(**{name: value})
@@ -319,6 +320,13 @@ class SandboxHandle:
             if strict:
                 raise AssertionError(message)
             warnings.warn(message, UnfiredFaultWarning, stacklevel=2)
+
+
+def fault_specs(value: Any) -> list[Any]:
+    """The marker's ``faults=``: rules, scenario names and paths, or one of them alone."""
+    if isinstance(value, str | os.PathLike | Mapping):
+        value = [value]
+    return [os.fspath(spec) if isinstance(spec, os.PathLike) else spec for spec in value]
 
 
 def settings_for(base: Settings, overrides: Mapping[str, Any]) -> Settings:
