@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -135,13 +137,42 @@ def test_a_rate_limit_armed_from_the_form_fails_the_next_push_with_429_in_the_jo
     screenshot(faults, "faults")
 
 
-def test_finish_and_fail_buttons_end_video_jobs(sandbox: SandboxHandle, page: Page) -> None:
-    for _ in range(2):
-        assert push(sandbox, "youtube/video.json", "youtube", example("youtube.video")).ok
+class Receiver(BaseHTTPRequestHandler):
+    """A video callback receiver that accepts every callback."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/callback"
+    server.shutdown()
+    server.server_close()
+
+
+def test_finish_and_fail_buttons_end_video_jobs(
+    sandbox: SandboxHandle, page: Page, receiver: str
+) -> None:
+    body = example("youtube.video")
+    body["request"]["push"]["video"]["callback_url"] = receiver
+    assert push(sandbox, "youtube/video.json", "youtube", body).ok
+    assert push(sandbox, "youtube/video.json", "youtube", example("youtube.video")).ok
     page.goto(ui(sandbox, "jobs"))
-    screenshot(page, "jobs")
     page.get_by_role("button", name="Finish job-1").click()
     page.locator('[data-job="job-1"] .state', has_text="succeeded").wait_for()
+    # Its callback goes out and its attempt appears (the page polls while jobs move on).
+    page.locator('[data-job="job-1"] td', has_text="200").wait_for()
+    screenshot(page, "jobs")
     page.get_by_role("button", name="Fail job-2").click()
     page.locator('[data-job="job-2"] .state', has_text="failed").wait_for()
     jobs = requests.get(f"{sandbox.url}/__sandbox/jobs", timeout=10).json()["jobs"]
