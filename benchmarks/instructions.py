@@ -9,6 +9,7 @@ two versions of the code, not whether a target is met::
     python benchmarks/instructions.py --refused            # the detailed-error path
     python benchmarks/instructions.py --server ceiling     # the ceiling, for scale
     PYTHONPATH=/path/to/other/checkout python -P benchmarks/instructions.py   # another version
+    python benchmarks/instructions.py --watch              # with a dashboard tab open
 
 The server runs under ``valgrind --tool=callgrind --instr-atstart=no`` (start-up is not
 counted), gets ``--warmup`` requests, then instrumentation is switched on for ``--requests``
@@ -57,6 +58,20 @@ def send(requests: list[tuple[str, bytes]], count: int, connections: int, auth: 
     return sum(answered)
 
 
+def watch() -> None:
+    """A dashboard tab: reads the journal's events until the server goes away."""
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=None)
+    connection.request("GET", "/__sandbox/ui/events")
+    response = connection.getresponse()
+    if response.status != 200:
+        raise SystemExit(f"the dashboard's events answered {response.status}")
+    try:
+        while response.read1(65536):
+            pass
+    except (OSError, http.client.HTTPException):
+        pass
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", choices=("sandbox", "ceiling"), default="sandbox")
@@ -64,6 +79,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="a dashboard tab reads /__sandbox/ui/events all along (its reading is not counted)",
+    )
     options = parser.parse_args()
     command = (
         [sys.executable, "-P", "-m", "sandbox", "--port", str(PORT), "-q"]
@@ -89,6 +109,8 @@ def main() -> int:
             if "listening on" not in line:
                 raise SystemExit(f"the server did not start: {line!r}")
             auth = authorization()
+            if options.watch:
+                threading.Thread(target=watch, daemon=True).start()
             send(requests, options.warmup, options.connections, auth)
             control = ["callgrind_control", "--instr=on", str(server.pid)]
             subprocess.run(control, check=True, capture_output=True)
@@ -108,8 +130,9 @@ def main() -> int:
             if line.startswith("totals:")
         )
     kind = "refused" if options.refused else "valid"
+    watched = ", a dashboard tab watching" if options.watch else ""
     print(
-        f"{options.server}: {total // options.requests:,} instructions per {kind} request "
+        f"{options.server}{watched}: {total // options.requests:,} instructions per {kind} request "
         f"({options.requests} requests, {answered} answered, {options.connections} connections)"
     )
     return 0

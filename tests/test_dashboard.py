@@ -19,13 +19,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from sandbox.api.datafiles import data_path
+from sandbox.api.push import ENDPOINTS
 from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.http.dashboard.live import HUB, MAX_PENDING, Hub
+from sandbox.http.dashboard.views import web_url
 from sandbox.http.server import banner, start
 from sandbox.model.bounds import REFUSE, Bound
 from sandbox.model.journal import Entry, Journal
-from tests.conftest import AUTH, TOKENS
+from tests.conftest import AUTH, TOKENS, push_path
+from tests.conftest import example as conftest_example
 
 Client = TestClient[web.Request, web.Application]
 ADMIN = "admin-token-for-tests"
@@ -413,13 +416,31 @@ class Transport:
 
 async def test_a_tab_that_falls_behind_is_cut_and_holds_nothing() -> None:
     journal = Journal()
-    hub = Hub(journal, Bound("dashboard_clients", max_count=2, policy=REFUSE))
+    hub = Hub(journal, Bound("dashboard_clients", max_count=2, policy=REFUSE), flush_s=0)
     transport = Transport()
     stalled = hub.join(transport)  # type: ignore[arg-type]
-    for number in range(MAX_PENDING + 1):  # one event a turn of the loop, none read
+    for number in range(MAX_PENDING + 1):  # one batch each, none read
         journal.record(Entry("POST", f"/{number}", 0.0, {}))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
     assert stalled.dropped and transport.aborted
     assert len(stalled.pending) == 0
     hub.leave(stalled)
     assert hub.bound.dropped == 1 and hub.bound.count == 0 and not journal.watched
+
+
+async def test_every_resource_s_example_appears_in_the_feed(client: Client) -> None:
+    for endpoint in ENDPOINTS:
+        answer = await client.post(
+            push_path(endpoint), json=conftest_example(endpoint), headers={"Authorization": AUTH}
+        )
+        assert answer.status == 200, endpoint.name
+    text = await (await client.get(UI)).text()
+    assert text.count('<li class="card ') == len(ENDPOINTS)
+    for endpoint in ENDPOINTS:
+        assert f'data-resource="{endpoint.name}"' in text
+
+
+def test_only_web_urls_become_links_or_pictures() -> None:
+    assert web_url("https://example.com/a.png") == "https://example.com/a.png"
+    for sent in ("javascript:alert(1)", "data:image/png;base64,AAAA", "//evil.example/", None):
+        assert web_url(sent) == ""

@@ -2,8 +2,8 @@
 
 Nothing listens to the journal while no tab is open: the hub subscribes when the first tab
 connects and unsubscribes when the last leaves, so a push then pays one truth test. While
-tabs are open, a push pays one list append: the entries of one turn of the event loop are
-encoded once, after it, and handed to every tab. Each tab is bounded: at most
+tabs are open, a push pays one list append: the entries of :data:`FLUSH_S` seconds are
+encoded once, together, and handed to every tab in one write. Each tab is bounded: at most
 :data:`MAX_PENDING` events wait for it, and a tab that falls that far behind (a stalled or
 very slow browser) is disconnected, its events dropped, rather than holding memory or
 blocking the loop; the page reconnects and catches up from the journal. At most
@@ -14,7 +14,6 @@ blocking the loop; the page reconnects and catches up from the journal. At most
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from typing import Any
 
@@ -27,6 +26,7 @@ from sandbox.model.bounds import Bound
 from sandbox.model.journal import Entry, Journal
 
 MAX_PENDING = 512  # events waiting for one tab before it is dropped
+FLUSH_S = 0.05  # entries go out together this often at most: a tab sees them 50 ms late at worst
 HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream, dead tabs are found
 
 
@@ -73,12 +73,13 @@ def event(entry: Entry) -> bytes:
 class Watcher:
     """One open tab: the events waiting for it, and the connection to cut if it falls behind."""
 
-    __slots__ = ("dropped", "pending", "transport", "wake")
+    __slots__ = ("beat", "dropped", "pending", "transport", "wake")
 
     def __init__(self, transport: asyncio.Transport | None) -> None:
         self.pending: deque[bytes] = deque()
         self.wake = asyncio.Event()
         self.dropped = False
+        self.beat = False  # a keep-alive line is due
         self.transport = transport
 
     def offer(self, message: bytes) -> None:
@@ -104,12 +105,14 @@ class Hub:
     (``--ui-max-clients``, in the health report) counts them: ``refused`` the tabs turned
     away, ``dropped`` those cut for falling behind."""
 
-    def __init__(self, journal: Journal, bound: Bound) -> None:
+    def __init__(self, journal: Journal, bound: Bound, *, flush_s: float = FLUSH_S) -> None:
         self.journal = journal
         self.bound = bound
+        self.flush_s = flush_s
         self.watchers: set[Watcher] = set()
         self._batch: list[Entry] = []
         self._closing = False
+        self._heartbeat: asyncio.TimerHandle | None = None
 
     def join(self, transport: asyncio.Transport | None) -> Watcher:
         """A new tab's watcher; BoundFull (503) when ``--ui-max-clients`` tabs are open."""
@@ -119,6 +122,7 @@ class Hub:
         self.bound.take(0)
         if not self.watchers:
             self.journal.subscribe(self._listen)
+            self._heartbeat = asyncio.get_running_loop().call_later(HEARTBEAT_S, self._beat)
         watcher = Watcher(transport)
         self.watchers.add(watcher)
         return watcher
@@ -131,6 +135,16 @@ class Hub:
         if not self.watchers:
             self.journal.unsubscribe(self._listen)
             self._batch.clear()
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
+                self._heartbeat = None
+
+    def _beat(self) -> None:
+        """Every tab writes a keep-alive line (one timer for all, not one per tab)."""
+        for watcher in self.watchers:
+            watcher.beat = True
+            watcher.wake.set()
+        self._heartbeat = asyncio.get_running_loop().call_later(HEARTBEAT_S, self._beat)
 
     async def close(self) -> None:
         """The server stops: every stream ends."""
@@ -140,10 +154,13 @@ class Hub:
             watcher.wake.set()
 
     def _listen(self, entry: Entry) -> None:
-        """On the push's path: one append, and the first of a turn schedules the flush."""
-        if not self._batch:
-            asyncio.get_running_loop().call_soon(self._flush)
+        """On the push's path: one append; the first of a batch schedules its flush."""
         self._batch.append(entry)
+        if len(self._batch) == 1:
+            try:
+                asyncio.get_running_loop().call_later(self.flush_s, self._flush)
+            except RuntimeError:  # recorded outside the event loop: hand it over now
+                self._flush()
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
@@ -180,15 +197,15 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             head += b"".join(event(entry) for entry in missed)
         await response.write(head)
         while not watcher.dropped:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watcher.wake.wait(), HEARTBEAT_S)
+            await watcher.wake.wait()
             watcher.wake.clear()
             if watcher.pending:
                 message = b"".join(watcher.pending)
                 watcher.pending.clear()
                 await response.write(message)
-            elif not watcher.dropped:
+            elif watcher.beat and not watcher.dropped:
                 await response.write(b": keep-alive\n\n")
+            watcher.beat = False
     except ConnectionError:  # the tab went away, or was cut for falling behind
         pass
     finally:

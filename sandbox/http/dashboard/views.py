@@ -47,9 +47,17 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+    env.filters["web"] = web_url
     env.filters["iso"] = lambda epoch: datetime.fromtimestamp(epoch, UTC).isoformat()
     env.filters["clock"] = lambda epoch: datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S")
     return env
+
+
+def web_url(value: object) -> str:
+    """The URL if it is an http(s) one, else empty: what a request sent becomes a link or a
+    picture only then (never ``javascript:`` or ``data:``)."""
+    text = str(value or "")
+    return text if text.lower().startswith(("http://", "https://")) else ""
 
 
 def render(
