@@ -53,14 +53,14 @@ class Settings:
     journal_max_body: int = 64 * 1024
     objects_max_bytes: int = 16 * MIB
     max_identities: int = 10_000
-    identities_max_bytes: int = 16 * MIB
+    identities_max_bytes: int = 8 * MIB
     max_created_targets: int = 10_000
-    created_targets_max_bytes: int = 16 * MIB
+    created_targets_max_bytes: int = 8 * MIB
     max_jobs: int = 10_000
     max_unfinished_jobs: int = 10_000
     max_fault_rules: int = 1_000
     max_fault_counters: int = 10_000
-    max_bodies_in_flight: int = 64 * MIB
+    max_bodies_in_flight: int = 8 * MIB
     idle_timeout: float = 75.0
     read_timeout: float = 60.0
     ui: bool = True
@@ -412,7 +412,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_bodies_in_flight",
         "bytes of request bodies read at once, all connections together; a request over it "
-        "is refused (503, Retry-After: 1)",
+        "waits for room, up to --read-timeout, then is refused (503, Retry-After: 1)",
         parse_size,
         "SIZE",
     ),

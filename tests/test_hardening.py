@@ -528,19 +528,43 @@ async def test_expect_continue_within_max_body_gets_100_continue(
     writer.close()
 
 
-async def test_bodies_in_flight_past_the_cap_are_503_with_retry_after(
+async def hold_a_body(port: int) -> asyncio.StreamWriter:
+    """A connection whose 1000-byte body is being read: one byte of it sent."""
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request_head(TWEET_PATH, 1000) + b"{")
+    await writer.drain()
+    return writer
+
+
+async def test_a_body_past_the_in_flight_cap_waits_for_room(
     aiohttp_client: ClientFactory,
 ) -> None:
-    client = await make(aiohttp_client, max_body=1000, max_bodies_in_flight=1500)
+    client = await make(aiohttp_client, max_body=1000, max_bodies_in_flight=1500, read_timeout=1)
     port = client.server.port  # type: ignore[union-attr]
-    _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(request_head(TWEET_PATH, 1000) + b"{")  # 1000 bytes being read
-    await writer.drain()
-    await asyncio.sleep(0.2)
+    holder = await hold_a_body(port)
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    body = TWEET.ljust(1000)
+    answer = await raw_exchange(port, request_head(TWEET_PATH, 1000) + body, wait=3.0)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]  # once the holder timed out
+    assert time.monotonic() - started > 0.5
+    holder.close()
+
+
+async def test_bodies_waiting_too_long_for_room_are_503_with_retry_after(
+    aiohttp_client: ClientFactory,
+) -> None:
+    client = await make(aiohttp_client, max_body=1000, max_bodies_in_flight=1500, read_timeout=0.5)
+    port = client.server.port  # type: ignore[union-attr]
+    first = await hold_a_body(port)  # reads until 0.5 s, then 408
+    await asyncio.sleep(0.1)
+    second = await hold_a_body(port)  # waits, gets room at 0.5 s, reads until 1 s
+    await asyncio.sleep(0.1)
     answer = await raw_exchange(port, request_head(TWEET_PATH, 1000) + b"{", wait=2.0)
-    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]  # waited 0.5 s, no room
     assert b"Retry-After: 1" in answer and b"--max-bodies-in-flight" in answer
-    writer.close()
+    first.close()
+    second.close()
     health = await (await client.get("/__sandbox/health")).json()
     assert health["bounds"]["bodies_in_flight"]["refused"] == 1
 

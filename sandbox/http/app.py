@@ -663,10 +663,11 @@ async def read_body(request: web.Request, sandbox: Sandbox) -> bytes:
     if length is not None and length > limit:  # refused before it is received
         raise too_large(limit)
     reserved = length if length is not None else limit  # chunked: up to --max-body
-    if not sandbox.bodies.take(reserved):
+    if not await sandbox.bodies.take(reserved, settings.read_timeout):
         raise RequestError(
             "The sandbox is reading as many request bodies as --max-bodies-in-flight allows "
-            f"({settings.max_bodies_in_flight} bytes): retry in a second",
+            f"({settings.max_bodies_in_flight} bytes) and none ended within --read-timeout "
+            f"({settings.read_timeout:g} seconds): retry in a second",
             status=503,
             headers={"Retry-After": "1"},
         )

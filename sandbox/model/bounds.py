@@ -48,7 +48,8 @@ bound makes it forget one, and ``bound.over()`` to know whether to forget anothe
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import asyncio
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -264,20 +265,48 @@ class BoundedStore(Generic[K, V]):
 
 
 class InFlight:
-    """Bytes of request bodies being read at once, within ``limit``: ``take`` refuses what
-    would go over (the caller answers 503 with Retry-After), ``give_back`` frees it."""
+    """Bytes of request bodies being read at once, within the bound's ``max_bytes``: a body
+    that would go over waits, first come first served, for others to be read; past
+    ``timeout`` it is refused (the caller answers 503 with Retry-After). One body alone
+    always fits (``--max-body`` bounds it). ``bound.count`` is the bodies being read."""
 
-    __slots__ = ("bound",)
+    __slots__ = ("_waiters", "bound")
 
     def __init__(self, bound: Bound) -> None:
         self.bound = bound
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
 
-    def take(self, size: int) -> bool:
-        if self.bound.count and not self.bound.fits(size):
+    def _fits(self, size: int) -> bool:
+        return not self.bound.count or self.bound.fits(size)
+
+    async def take(self, size: int, timeout: float) -> bool:
+        """Room for ``size`` bytes, waiting up to ``timeout`` seconds; False when none."""
+        if not self._waiters and self._fits(size):
+            self.bound.take(size)
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((size, waiter))
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter  # its room is taken for it by give_back
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():  # room came at the last moment
+                return True
+            self._waiters.remove((size, waiter))
             self.bound.refused += 1
             return False
-        self.bound.take(size)  # one body alone always fits: --max-body bounds it
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.give_back(size)
+            else:
+                self._waiters.remove((size, waiter))
+            raise
         return True
 
     def give_back(self, size: int) -> None:
         self.bound.give_back(size)
+        while self._waiters and self._fits(self._waiters[0][0]):
+            size, waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.bound.take(size)
+                waiter.set_result(None)
