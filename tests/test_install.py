@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
+PIP = (sys.executable, "-m", "pip")
 
 # From the fresh environment: a sandbox from the installed package answers a push, which needs
 # the schemas and identities packaged with it.
@@ -72,18 +73,7 @@ def fresh_environment(folder: Path) -> Path:
 
 
 def install(python: Path, requirement: str | Path, folder: Path) -> None:
-    run(
-        sys.executable,
-        "-m",
-        "pip",
-        "--python",
-        python,
-        "install",
-        "-q",
-        "--no-deps",
-        requirement,
-        cwd=folder,
-    )
+    run(*PIP, "--python", python, "install", "-q", "--no-deps", requirement, cwd=folder)
 
 
 def check_installed(python: Path, folder: Path) -> None:
@@ -98,18 +88,7 @@ def check_installed(python: Path, folder: Path) -> None:
 
 
 def test_a_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
-    run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "-q",
-        "--no-deps",
-        "-w",
-        tmp_path / "dist",
-        ROOT,
-        cwd=tmp_path,
-    )
+    run(*PIP, "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", ROOT, cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("oneall_push_sandbox-*.whl")
     python = fresh_environment(tmp_path)
     install(python, wheel, tmp_path)
