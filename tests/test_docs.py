@@ -44,7 +44,7 @@ BIN = Path(sys.executable).parent
 # itself (issue 18, part 1), and pytest-asyncio warns in every such run. When that lands, these
 # tests XPASS, which fails them (strict): then set this to False, which also makes every
 # pytest snippet's run fail on any warning.
-PLUGIN_ASYNC_PENDING = True
+PLUGIN_ASYNC_PENDING = False
 PLUGIN_ASYNC_REASON = "issue 18: plugin asyncio mode"
 
 # Blocks that are neither run nor skipped by a comment, and why.
