@@ -283,3 +283,19 @@ def test_with_an_admin_token_the_login_cookie_opens_the_dashboard_and_the_contro
         page.wait_for_url(re.compile(r"/__sandbox/ui/login$"))
         assert page.evaluate("fetch('/__sandbox/journal').then(r => r.status)") == 401
         context.close()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [(None, "skipped"), ("true", "errors")])
+def test_without_chromium_browser_tests_skip_and_say_why_but_fail_under_ci(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None, outcome: str
+) -> None:
+    monkeypatch.setenv("PATH", str(pytester.path))  # no chromium there
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    pytester.makeconftest("pytest_plugins = ['tests.browser']")
+    pytester.makepyfile("def test_looks(page):\n    page.goto('about:blank')\n")
+    result = pytester.runpytest("-rsE", "-p", "no:randomly")
+    result.assert_outcomes(**{outcome: 1})
+    result.stdout.fnmatch_lines(["*no chromium on the PATH*apt-get install -y chromium*"])
