@@ -1,6 +1,6 @@
 /* The dashboard's live updates: one EventSource on /__sandbox/ui/events per tab.
-   The journal adds a row per entry; other pages fetch their live part again (at most a few
-   times a second); the jobs page also polls, as jobs move on by themselves. No framework,
+   The journal adds a row per entry; other pages fetch their live part again (at most once a
+   second); the jobs page also polls, as jobs move on by themselves. No framework,
    no build step: pages work without this script, it only keeps them current. */
 (function () {
   "use strict";
@@ -41,9 +41,13 @@
       .then(function () { busy = false; });
   }
 
+  // A live part is fetched again 200 ms after the first event of a quiet spell, then at most
+  // once a second while events keep coming: a tab never loads the server more than that.
+  var lastRefresh = 0;
   function soon() {
     if (pending) return;
-    pending = setTimeout(function () { pending = null; refresh(); }, 200);
+    var wait = Math.max(200, lastRefresh + 1000 - Date.now());
+    pending = setTimeout(function () { pending = null; lastRefresh = Date.now(); refresh(); }, wait);
   }
 
   function cell(tr, content) {
