@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,7 +23,7 @@ from sandbox.api.datafiles import data_path
 from sandbox.api.push import ENDPOINTS
 from sandbox.config import Settings
 from sandbox.http.app import create_app
-from sandbox.http.dashboard.live import HUB, MAX_PENDING, Hub
+from sandbox.http.dashboard.live import HUB, Hub, event
 from sandbox.http.dashboard.views import web_url
 from sandbox.http.server import banner, start
 from sandbox.model.bounds import REFUSE, Bound
@@ -416,16 +417,51 @@ class Transport:
 
 async def test_a_tab_that_falls_behind_is_cut_and_holds_nothing() -> None:
     journal = Journal()
-    hub = Hub(journal, Bound("dashboard_clients", max_count=2, policy=REFUSE), flush_s=0)
+    bound = Bound("dashboard_clients", max_count=2, policy=REFUSE)
+    hub = Hub(journal, bound, flush_s=0, max_pending_bytes=4096)
     transport = Transport()
     stalled = hub.join(transport)  # type: ignore[arg-type]
-    for number in range(MAX_PENDING + 1):  # one batch each, none read
-        journal.record(Entry("POST", f"/{number}", 0.0, {}))
+    sent = 0
+    while not stalled.dropped:  # one batch each, none read
+        assert sent < 4096, "never dropped"
+        entry = Entry("POST", f"/{sent}", 0.0, {})
+        journal.record(entry)
+        sent += 1
         await asyncio.sleep(0.001)
-    assert stalled.dropped and transport.aborted
-    assert len(stalled.pending) == 0
+        assert stalled.size <= 4096
+    assert transport.aborted
+    assert sent * len(event(entry)) > 4096 and stalled.size == 0
     hub.leave(stalled)
     assert hub.bound.dropped == 1 and hub.bound.count == 0 and not journal.watched
+
+
+async def test_a_stalled_tab_on_a_real_socket_is_cut(client: Client) -> None:
+    """A tab whose browser stopped reading: the socket fills, then its waiting events, then it
+    is disconnected; pushes are answered all along."""
+    hub = client.app[HUB] if client.app else None
+    assert hub is not None
+    hub.flush_s, hub.max_pending_bytes = 0, 16 * 1024
+    # Small socket buffers on both sides, so the test need not fill megabytes of them first.
+    tab = socket.socket()
+    tab.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    tab.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(tab, (client.host, client.port))
+    await asyncio.get_running_loop().sock_sendall(
+        tab, f"GET {UI}events HTTP/1.1\r\nHost: {client.host}\r\n\r\n".encode()
+    )  # and never reads: the browser stopped reading
+    while not hub.watchers:
+        await asyncio.sleep(0.01)
+    (watcher,) = hub.watchers
+    assert watcher.transport is not None
+    server_side = watcher.transport.get_extra_info("socket")
+    server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    body = {"request": {"push": {"post": {"message": "x" * 200}}}}
+    for _ in range(5000):
+        assert await push(client, "twitter/post.json", "twitter", body) == 200
+        if hub.bound.dropped:
+            break
+    assert hub.bound.dropped == 1 and not hub.watchers
+    tab.close()
 
 
 async def test_every_resource_s_example_appears_in_the_feed(client: Client) -> None:

@@ -4,9 +4,10 @@ Nothing listens to the journal while no tab is open: the hub subscribes when the
 connects and unsubscribes when the last leaves, so a push then pays one truth test. While
 tabs are open, a push pays one list append: the entries of :data:`FLUSH_S` seconds are
 encoded once, together, and handed to every tab in one write. Each tab is bounded: at most
-:data:`MAX_PENDING` events wait for it, and a tab that falls that far behind (a stalled or
-very slow browser) is disconnected, its events dropped, rather than holding memory or
-blocking the loop; the page reconnects and catches up from the journal. At most
+:data:`MAX_PENDING_BYTES` of events wait for it (besides what the socket holds), and a tab
+that falls that far behind (a stalled or very slow browser) is disconnected, its events
+dropped, rather than holding memory or blocking the loop; the page reconnects and catches up
+from the journal. At most
 ``--ui-max-clients`` tabs are served at once (a bound of :mod:`sandbox.model.bounds`, shown by
 ``GET /__sandbox/health``); more are refused with a 503.
 """
@@ -25,7 +26,8 @@ from sandbox.http.appkeys import SANDBOX
 from sandbox.model.bounds import Bound
 from sandbox.model.journal import Entry, Journal
 
-MAX_PENDING = 512  # events waiting for one tab before it is dropped
+MAX_PENDING_BYTES = 1024 * 1024  # events waiting for one tab before it is dropped
+MAX_REPLAY = 512  # kept entries replayed to a reconnecting tab, the newest
 FLUSH_S = 0.05  # entries go out together this often at most: a tab sees them 50 ms late at worst
 HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream, dead tabs are found
 
@@ -73,10 +75,12 @@ def event(entry: Entry) -> bytes:
 class Watcher:
     """One open tab: the events waiting for it, and the connection to cut if it falls behind."""
 
-    __slots__ = ("beat", "dropped", "pending", "transport", "wake")
+    __slots__ = ("beat", "dropped", "limit", "pending", "size", "transport", "wake")
 
-    def __init__(self, transport: asyncio.Transport | None) -> None:
+    def __init__(self, transport: asyncio.Transport | None, limit: int) -> None:
         self.pending: deque[bytes] = deque()
+        self.size = 0  # bytes in pending
+        self.limit = limit
         self.wake = asyncio.Event()
         self.dropped = False
         self.beat = False  # a keep-alive line is due
@@ -85,16 +89,25 @@ class Watcher:
     def offer(self, message: bytes) -> None:
         if self.dropped:
             return
-        if len(self.pending) >= MAX_PENDING:
+        if self.size + len(message) > self.limit:
             self.drop()
             return
         self.pending.append(message)
+        self.size += len(message)
         self.wake.set()
+
+    def take(self) -> bytes:
+        """Everything waiting, in one piece."""
+        message = b"".join(self.pending)
+        self.pending.clear()
+        self.size = 0
+        return message
 
     def drop(self) -> None:
         """Forget what waits and cut the connection: a write stuck on a full socket ends."""
         self.dropped = True
         self.pending.clear()
+        self.size = 0
         self.wake.set()
         if self.transport is not None:
             self.transport.abort()
@@ -105,10 +118,18 @@ class Hub:
     (``--ui-max-clients``, in the health report) counts them: ``refused`` the tabs turned
     away, ``dropped`` those cut for falling behind."""
 
-    def __init__(self, journal: Journal, bound: Bound, *, flush_s: float = FLUSH_S) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        bound: Bound,
+        *,
+        flush_s: float = FLUSH_S,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
+    ) -> None:
         self.journal = journal
         self.bound = bound
         self.flush_s = flush_s
+        self.max_pending_bytes = max_pending_bytes
         self.watchers: set[Watcher] = set()
         self._batch: list[Entry] = []
         self._closing = False
@@ -123,7 +144,7 @@ class Hub:
         if not self.watchers:
             self.journal.subscribe(self._listen)
             self._heartbeat = asyncio.get_running_loop().call_later(HEARTBEAT_S, self._beat)
-        watcher = Watcher(transport)
+        watcher = Watcher(transport, self.max_pending_bytes)
         self.watchers.add(watcher)
         return watcher
 
@@ -193,16 +214,14 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         head = b"retry: 2000\n\n"
         if since is not None and since.isdigit():
             journal = request.app[SANDBOX].journal
-            missed = journal.select(since=int(since))[-MAX_PENDING:]
+            missed = journal.select(since=int(since))[-MAX_REPLAY:]
             head += b"".join(event(entry) for entry in missed)
         await response.write(head)
         while not watcher.dropped:
             await watcher.wake.wait()
             watcher.wake.clear()
             if watcher.pending:
-                message = b"".join(watcher.pending)
-                watcher.pending.clear()
-                await response.write(message)
+                await response.write(watcher.take())
             elif watcher.beat and not watcher.dropped:
                 await response.write(b": keep-alive\n\n")
             watcher.beat = False
