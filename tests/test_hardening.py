@@ -411,6 +411,51 @@ def test_the_command_answers_pushes_and_logs_them_at_the_default_log_level() -> 
     assert "Traceback" not in log
 
 
+MALFORMED = [
+    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    request_head(TWEET_PATH, 7, "Content-Encoding: gzip") + b"notgzip",
+]
+
+
+@pytest.mark.slow
+def test_malformed_requests_are_answered_and_logged_in_one_line_each() -> None:
+    running = Cli()
+    try:
+        host, port = running.wait_until_listening()
+        answers = []
+        for data in MALFORMED:
+            with socket.create_connection((host, port)) as sock:
+                sock.settimeout(5)
+                sock.sendall(data)
+                answers.append(sock.recv(65536))
+        assert all(answer.split(b" ", 2)[1] == b"400" for answer in answers), answers
+        base = f"http://{host}:{port}"
+        assert call(base, TWEET_PATH, TWEET, Authorization=AUTH)[0] == 200
+        running.stop(signal.SIGTERM)
+    finally:
+        running.close()
+    log = "".join(iter_lines(running))
+    assert "Traceback" not in log, log
+    assert log.count("refused a malformed request") >= 4, log
+
+
+async def test_a_fault_header_with_thousands_of_digits_is_400(
+    aiohttp_client: ClientFactory,
+) -> None:
+    client = await make(aiohttp_client)
+    response = await client.post(
+        TWEET_PATH,
+        data=TWEET,
+        headers={"Authorization": AUTH, "X-Sandbox-Fault": "delay; delay_ms=" + "9" * 5000},
+    )
+    assert response.status == 400
+    info = (await response.json())["response"]["request"]["status"]["info"]
+    assert "delay_ms: must be a whole number from 0 to 3600000" in info and len(info) < 300
+
+
 # --- 5. control plane and settings ------------------------------------------------------------
 
 
@@ -595,6 +640,14 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() -> Non
             started = time.monotonic()
             assert sock.recv(1) == b""  # closed by the server
             assert 0.3 < time.monotonic() - started < 3
+        with socket.create_connection((host, port)) as sock:  # a head that never ends
+            sock.settimeout(5)
+            started = time.monotonic()
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+            time.sleep(0.2)
+            sock.sendall(b"X-Slow: 1\r\n")
+            assert sock.recv(1) == b""
+            assert time.monotonic() - started < 3
     finally:
         running.close()
 

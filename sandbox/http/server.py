@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import errno
 import gc
+import logging
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import PROVIDERS
@@ -131,6 +133,29 @@ def tune_allocator() -> bool:
     )
 
 
+class OneLineRefusals(logging.Filter):
+    """aiohttp logs a request it cannot parse (a bad head, a body it cannot decode while
+    draining it) with a full traceback at ERROR. Careless or hostile clients are what the
+    sandbox is for, and they are answered (aiohttp's plain 400, or the envelope): such a
+    record becomes one WARNING line saying why, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | web.RequestPayloadError):
+            reason = " ".join(str(getattr(error, "message", "") or error).split())
+            record.msg, record.args = "refused a malformed request: %s", (reason[:200],)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_aiohttp_refusals() -> None:
+    """Install :class:`OneLineRefusals` on aiohttp's server logger, once."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(item, OneLineRefusals) for item in logger.filters):
+        logger.addFilter(OneLineRefusals())
+
+
 # Errors of accept() that mean the process or machine ran out of something: asyncio logs
 # each with a traceback and tries again a second later, for as long as it lasts.
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
@@ -171,6 +196,7 @@ async def serve(settings: Settings, stop_signals: Iterable[signal.Signals] = ())
     app = create_app(settings)
     announce_answer_path()
     loop.set_exception_handler(_quiet_about_resources(app[SANDBOX]))
+    quiet_aiohttp_refusals()
     lines = app[ACCESS_LINES] = AccessLines(sys.stderr)
     app.on_cleanup.append(lambda _: _flush(lines))
     running = await start(settings, app)

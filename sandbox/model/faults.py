@@ -391,8 +391,12 @@ def parse_header(value: str) -> dict[str, Any]:
 
 
 def _header_value(raw: str) -> Any:
-    if re.fullmatch(r"-?\d+", raw):
+    """A number where the text is one; longer than any bound a rule has, it stays text and
+    the rule's check says what is wrong (Python refuses to read thousands of digits)."""
+    if re.fullmatch(r"-?\d{1,18}", raw):
         return int(raw)
+    if re.fullmatch(r"-?\d+", raw):
+        return raw
     try:
         return float(raw)
     except ValueError:
