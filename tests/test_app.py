@@ -558,7 +558,7 @@ async def test_a_callback_url_whose_host_python_cannot_read_is_a_400(client: Cli
 def test_a_body_is_read_as_pythons_json_reads_it(raw: bytes) -> None:
     import json
 
-    from sandbox.http.app import parse_body
+    from sandbox.validation.body import parse_body
 
     assert repr(parse_body(raw)) == repr(json.loads(raw.removeprefix(b"\xef\xbb\xbf")))
 

@@ -16,15 +16,12 @@ import base64
 import difflib
 import functools
 import hmac
-import json
 import logging
 import re
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
-import orjson
 from aiohttp import web
 from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
@@ -63,7 +60,7 @@ from sandbox.model.jobs import JOB_HEADER, Job, callback_refusal
 from sandbox.model.journal import Entry, body_for_journal
 from sandbox.model.results import RESULTS, Push
 from sandbox.model.sandbox import Sandbox
-from sandbox.validation.body import unpaired_surrogate
+from sandbox.validation.body import BOM, read_json, strict_json
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by push()
@@ -705,87 +702,6 @@ async def expect_continue(request: web.Request) -> None:
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-
-
-def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
-    """The parsed body and None, or the body as text and the refusal saying why it is not JSON."""
-    try:
-        return parse_body(raw), None
-    except BadRequest as refusal:
-        return raw.decode("utf-8", errors="replace"), refusal
-
-
-BOM = b"\xef\xbb\xbf"
-
-
-def strict_json(raw: bytes) -> bool:
-    """Whether a body read as JSON is JSON by RFC 8259: not when Python's parser read NaN or
-    Infinity in it (checked only when those words are there at all)."""
-    if b"NaN" not in raw and b"Infinity" not in raw:
-        return True
-    try:
-        orjson.loads(raw.removeprefix(BOM))
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-# A number of 19 digits or more: orjson reads one beyond 64 bits as a float, Python an int.
-# Found as a run of 19 digits after anything but a quote (a string of digits is no number),
-# in the body with every digit made "0", a quote kept and anything else made a space: one
-# translate and one substring search, a fifth of the regex's time.
-_DIGITS_AND_QUOTES = bytes(
-    b"0"[0] if byte in b"0123456789" else byte if byte == b'"'[0] else b" "[0]
-    for byte in range(256)
-)
-_LONG_NUMBER = b" " + b"0" * 19
-
-
-def parse_body(raw: bytes) -> Any:
-    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6).
-
-    orjson reads what is valid JSON (RFC 8259, no lone surrogates) the way Python does, in a
-    fraction of the time; anything else it refuses, and Python's parser reads it or words
-    why not, exactly as before. Long numbers go to Python's parser too, to stay integers.
-    """
-    raw = raw.removeprefix(BOM)
-    if _LONG_NUMBER not in raw.translate(_DIGITS_AND_QUOTES):
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-    if not raw.strip():
-        raise BadRequest(
-            'The request body is empty: send JSON such as {"request": {"push": {...}}}'
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadRequest(
-            f"The request body is not valid UTF-8 (byte {error.start}): send JSON encoded as UTF-8"
-        ) from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BadRequest(
-            f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
-            f"column {error.colno}"
-        ) from None
-    except RecursionError:
-        raise BadRequest("The request body is nested too deeply to be a push request") from None
-    except ValueError:
-        # Python refuses integers of more than sys.get_int_max_str_digits() digits.
-        raise BadRequest(
-            f"The request body holds a number of more than {sys.get_int_max_str_digits()} "
-            "digits: no push request needs one"
-        ) from None
-    surrogate = unpaired_surrogate(text, body)
-    if surrogate is not None:
-        raise BadRequest(
-            f"The request body holds a string with an unpaired UTF-16 surrogate escape "
-            f"({surrogate}): JSON strings must be valid Unicode"
-        )
-    return body
 
 
 def check_target(

@@ -17,7 +17,7 @@ from sandbox.model.faults import FaultSpecError
 from sandbox.model.identities import TokenTaken
 from sandbox.model.jobs import JOB_STATES
 from sandbox.model.journal import NO_FILTER
-from sandbox.validation.body import unpaired_surrogate
+from sandbox.validation.body import BOM, parse_body, strict_json
 
 ADMIN_PREFIX = "/__sandbox/"
 
@@ -30,34 +30,16 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 async def read_json(request: web.Request, *, empty: Any = None) -> Any:
     """The control plane's request body as JSON; BadRequest says what is wrong. An empty body
     reads as ``empty`` where the operation has a meaning for it, else it is refused."""
     raw = await request.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except ValueError:
-        raise BadRequest(
-            f"The body of {request.method} {request.path} is not valid UTF-8"
-        ) from None
-    if not text.strip():
-        if empty is None:
-            raise BadRequest(f"The body of {request.method} {request.path} is empty: send JSON")
+    if empty is not None and not raw.removeprefix(BOM).strip():
         return empty
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        raise BadRequest(f"The body of {request.method} {request.path} is not valid JSON") from None
-    surrogate = unpaired_surrogate(text, data)
-    if surrogate is not None:
-        raise BadRequest(
-            f"The body of {request.method} {request.path} holds a string with an unpaired "
-            f"UTF-16 surrogate escape ({surrogate}): JSON strings must be valid Unicode"
-        )
+    what = f"The body of {request.method} {request.path}"
+    data = parse_body(raw, what, noun="control-plane request")
+    if not strict_json(raw):
+        raise BadRequest(f"{what} is not valid JSON: NaN and Infinity are not JSON numbers")
     return data
 
 

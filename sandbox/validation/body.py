@@ -1,9 +1,16 @@
-"""JSON text from clients: what ``json.loads`` accepts but no answer could carry."""
+"""The one reader of JSON bodies from clients (pushes, the API around them, the control plane):
+JSON whatever the Content-Type says, refused in a sentence that says why not."""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+from typing import Any
+
+import orjson
+
+from sandbox.api.errors import BadRequest
 
 # A \uD800-\uDFFF escape: the only way a JSON text can hold an unpaired surrogate.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -44,3 +51,86 @@ def _encodable(string: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def read_json(raw: bytes) -> tuple[Any, BadRequest | None]:
+    """The parsed body and None, or the body as text and the refusal saying why it is not JSON."""
+    try:
+        return parse_body(raw), None
+    except BadRequest as refusal:
+        return raw.decode("utf-8", errors="replace"), refusal
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def strict_json(raw: bytes) -> bool:
+    """Whether a body read as JSON is JSON by RFC 8259: not when Python's parser read NaN or
+    Infinity in it (checked only when those words are there at all)."""
+    if b"NaN" not in raw and b"Infinity" not in raw:
+        return True
+    try:
+        orjson.loads(raw.removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+# A number of 19 digits or more: orjson reads one beyond 64 bits as a float, Python an int.
+# Found as a run of 19 digits after anything but a quote (a string of digits is no number),
+# in the body with every digit made "0", a quote kept and anything else made a space: one
+# translate and one substring search, a fifth of the regex's time.
+_DIGITS_AND_QUOTES = bytes(
+    b"0"[0] if byte in b"0123456789" else byte if byte == b'"'[0] else b" "[0]
+    for byte in range(256)
+)
+_LONG_NUMBER = b" " + b"0" * 19
+
+
+def parse_body(raw: bytes, what: str = "The request body", noun: str = "push request") -> Any:
+    """JSON whatever the Content-Type says (spec §1); a UTF-8 BOM is tolerated (spec §6).
+    ``what`` names the body in refusals and ``noun`` what it should have been (the control
+    plane names its call).
+
+    orjson reads what is valid JSON (RFC 8259, no lone surrogates) the way Python does, in a
+    fraction of the time; anything else it refuses, and Python's parser reads it or words
+    why not, exactly as before. Long numbers go to Python's parser too, to stay integers.
+    """
+    raw = raw.removeprefix(BOM)
+    if _LONG_NUMBER not in raw.translate(_DIGITS_AND_QUOTES):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    if not raw.strip():
+        raise BadRequest(
+            f"{what} is empty: send JSON"
+            + (' such as {"request": {"push": {...}}}' if what == "The request body" else "")
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(
+            f"{what} is not valid UTF-8 (byte {error.start}): send JSON encoded as UTF-8"
+        ) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadRequest(
+            f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise BadRequest(f"{what} is nested too deeply to be a {noun}") from None
+    except ValueError:
+        # Python refuses integers of more than sys.get_int_max_str_digits() digits.
+        raise BadRequest(
+            f"{what} holds a number of more than {sys.get_int_max_str_digits()} "
+            f"digits: no {noun} needs one"
+        ) from None
+    surrogate = unpaired_surrogate(text, body)
+    if surrogate is not None:
+        raise BadRequest(
+            f"{what} holds a string with an unpaired UTF-16 surrogate escape "
+            f"({surrogate}): JSON strings must be valid Unicode"
+        )
+    return body
