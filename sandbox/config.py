@@ -38,6 +38,9 @@ class Settings:
     deprecated: str = "allow"
     max_body: int = MIB
     max_auto_identities: int = 10_000
+    max_connections: int = 10_000
+    max_tombstones: int = 10_000
+    max_sharing_messages: int = 10_000
     log_level: str = "info"
     quiet: bool = False
     faults: tuple[Path, ...] = ()
@@ -119,6 +122,9 @@ MAX_SIZE = 1 << 40  # a tebibyte: far above any machine the sandbox runs on
 _COUNTS = (
     "journal_size",
     "max_auto_identities",
+    "max_connections",
+    "max_tombstones",
+    "max_sharing_messages",
     "max_identities",
     "max_created_targets",
     "max_jobs",
@@ -267,6 +273,25 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_auto_identities",
         "automatically registered identities kept; the oldest are forgotten first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_connections",
+        "Social Login connections kept (GET /connections.json); the oldest are forgotten first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_tombstones",
+        "deleted identities and users remembered (their tokens answer 404 and are never "
+        "registered again); the oldest are forgotten first",
+        parse_int,
+        "N",
+    ),
+    Option(
+        "max_sharing_messages",
+        "sharing messages kept (GET /sharing/messages.json); the oldest are forgotten first",
         parse_int,
         "N",
     ),

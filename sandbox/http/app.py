@@ -46,19 +46,17 @@ from sandbox.http.control import ADMIN_PREFIX, add_admin_routes
 from sandbox.http.dashboard import add_dashboard_routes
 from sandbox.http.dashboard import auth as ui_auth
 from sandbox.http.wire import answer as json_answer
+from sandbox.model import publishing
 from sandbox.model.faults import (
     ANSWER_EFFECTS,
-    CALLBACK_EFFECTS,
-    PROCESSING_EFFECTS,
     Fault,
     FaultSpecError,
     build_fault,
+    expire_on,
     parse_header,
 )
-from sandbox.model.identities import TARGET_NOUNS, Identity, describe_targets
-from sandbox.model.jobs import JOB_HEADER, Job, callback_refusal
+from sandbox.model.jobs import JOB_HEADER
 from sandbox.model.journal import Entry, body_for_journal
-from sandbox.model.results import RESULTS, Push
 from sandbox.model.sandbox import Sandbox
 from sandbox.validation.body import BOM, read_json, strict_json
 
@@ -464,16 +462,11 @@ async def pipeline(
         entry.body = raw.decode("utf-8", "replace")
     authenticate(request.headers.get("Authorization"), settings)
     headers = deprecation(endpoint, settings)
-    identity = sandbox.identities.resolve(token, endpoint.provider)
-    if unreadable is not None:
-        raise unreadable
-    node = sandbox.validators.validate(endpoint.name, body)
-    if sandbox.identities.strict:
-        check_target(endpoint, identity, node, params)
-    check_videos(endpoint, node, sandbox)
+    admitted = publishing.admit(sandbox, endpoint, token, body, params, unreadable=unreadable)
     fault = pick_fault(request, sandbox, endpoint, token)
     if fault is not None:
         entry.fault = fault.to_json()
+        expire_on(fault, admitted.identity)
         if fault.effect in ANSWER_EFFECTS:
             replaced = await effects.before_answer(
                 fault, request, endpoint.provider, sandbox.shutdown
@@ -481,18 +474,12 @@ async def pipeline(
             if replaced is not None:
                 entry.info = f"Injected fault: {fault.preset or fault.effect}"
                 return replaced, entry.info
-    if endpoint.asynchronous:
-        sandbox.jobs.admit()  # before any id is used: a refused call changes no seeded id
-    data = RESULTS[endpoint.result](Push(identity, node, params, sandbox.fabricator.ids(identity)))
-    entry.data = data
-    if endpoint.creates:
-        remember_created(sandbox, identity, endpoint, node, data)
-    sandbox.objects.add(endpoint.name, token, data, entry.started)
-    if endpoint.asynchronous:
-        job = start_job(
-            sandbox, endpoint, path=entry.path, token=token, node=node, data=data, fault=fault
-        )
-        headers = {**headers, JOB_HEADER: job.id}
+    published = publishing.fabricate(
+        sandbox, admitted, path=entry.path, when=entry.started, fault=fault
+    )
+    data = entry.data = published.data
+    if published.job is not None:
+        headers = {**headers, JOB_HEADER: published.job.id}
     answer = envelope.success(entry.path, data)
     if fault is not None and fault.effect == "slow_body":
         return (
@@ -520,49 +507,6 @@ def pick_fault(
             "video resources only (twitter/video.json, youtube/video.json)"
         )
     return fault
-
-
-def check_videos(endpoint: Endpoint, node: Mapping[str, Any], sandbox: Sandbox) -> None:
-    """What a schema cannot say about videos: callbacks go to loopback or allowed hosts only,
-    and a tweet cannot attach a video that has not finished processing (as on Twitter)."""
-    callback_url = node.get("callback_url")
-    if callback_url is not None:
-        refusal = callback_refusal(callback_url, sandbox.settings.callback_allow)
-        if refusal is not None:
-            raise BadRequest(f"[request->push->{endpoint.node}->callback_url] {refusal}")
-    if endpoint.provider != "twitter":
-        return
-    for index, attachment in enumerate(node.get("attachments") or ()):
-        job = sandbox.jobs.by_video(str(attachment))
-        if job is not None and job.state != "succeeded":
-            raise BadRequest(
-                f"[request->push->{endpoint.node}->attachments->{index}] the video {attachment} "
-                f"cannot be attached: its processing has {job.state_words}, wait for its "
-                "callback to report succeeded"
-            )
-
-
-def start_job(
-    sandbox: Sandbox,
-    endpoint: Endpoint,
-    *,
-    path: str,
-    token: str,
-    node: Mapping[str, Any],
-    data: dict[str, Any],
-    fault: Fault | None,
-) -> Job:
-    """Queue an asynchronous video; a fault rule may fail its processing or its callback."""
-    return sandbox.jobs.start(
-        resource=endpoint.name,
-        path=path,
-        identity=token,
-        provider=endpoint.provider,
-        data=data,
-        callback_url=node.get("callback_url"),
-        failure=fault if fault is not None and fault.effect in PROCESSING_EFFECTS else None,
-        outbound=fault if fault is not None and fault.effect in CALLBACK_EFFECTS else None,
-    )
 
 
 # An authentication scheme's name (RFC 9110 §11.1 token), short as real ones are.
@@ -704,41 +648,3 @@ async def expect_continue(request: web.Request) -> None:
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 
 
-def check_target(
-    endpoint: Endpoint, identity: Identity, node: Mapping[str, Any], params: Mapping[str, str]
-) -> None:
-    """Strict mode: the page, group, company, board or playlist must be the identity's."""
-    target = endpoint.target
-    if target is None:
-        return
-    if target.param:
-        target_id, where = params[target.param], f"The {TARGET_NOUNS[target.kind]} in the path"
-    else:
-        key = target.key or "id"
-        target_id, where = str(node[key]), f"[request->push->{endpoint.node}->{key}]"
-    if identity.find_target(target.kind, target_id) is None:
-        raise NotFound(
-            f"{where} {target_id} is not a {TARGET_NOUNS[target.kind]} of the identity "
-            f"{identity.token}; its {target.kind} are: {describe_targets(identity, target.kind)}"
-        )
-
-
-def remember_created(
-    sandbox: Sandbox,
-    identity: Identity,
-    endpoint: Endpoint,
-    node: Mapping[str, Any],
-    data: Mapping[str, Any],
-) -> None:
-    """A new board or playlist is a valid target at once (spec §4, #13 and #19)."""
-    kind = endpoint.creates
-    assert kind is not None
-    noun = TARGET_NOUNS[kind]
-    name = node.get("name") or node.get("title") or ""
-    target: dict[str, Any] = {"id": data[f"{noun}_id"], "name": name}
-    location = data.get(f"{noun}_location")
-    if location:
-        target["url"] = location
-        if kind == "boards":
-            target["slug"] = location.rstrip("/").rsplit("/", 1)[-1]
-    sandbox.identities.add_created(identity, kind, target)

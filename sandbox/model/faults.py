@@ -18,10 +18,11 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import SettingsError
+from sandbox.api.families import CALLS, FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 
@@ -36,6 +37,7 @@ STAGE_EFFECTS = {
     "answer": ANSWER_EFFECTS,
     "video": ANSWER_EFFECTS + PROCESSING_EFFECTS,
     "callback": CALLBACK_EFFECTS,
+    "call": ANSWER_EFFECTS,  # a call of the API around the push
 }
 HTML_STATUSES = (502, 503, 504)
 DEFAULT_HANG_MS = 30_000
@@ -153,6 +155,35 @@ ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect"})
 LISTED_ONLY_KEYS = frozenset({"id", "source", "matched", "fired"})
 _STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "preset", "effect"})
 RESOURCES = tuple(endpoint.name for endpoint in ENDPOINTS)
+# The calls of the other families (connections.read, pull.facebook.pages, login.consent ...):
+# a rule reaches them only by naming their family (oneall-api.md §8).
+FAMILY_CALLS = tuple(call.name for call in CALLS)
+ALL_RESOURCES = RESOURCES + FAMILY_CALLS
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """``*`` and every pattern that does not start with a family's name (``facebook.page.*``,
+    ``*.post``) match push resources only, so the shipped scenarios keep their meaning; a
+    pattern starting with a family's name (``connections.*``, ``pull.facebook.pages``,
+    ``login.*``) matches that family's calls."""
+    if resource not in _FAMILY_CALL_SET:  # a push resource: the common case, kept fast
+        return pattern == "*" or fnmatch.fnmatchcase(resource, pattern)
+    family = resource.split(".", 1)[0]
+    return pattern.split(".", 1)[0] == family and fnmatch.fnmatchcase(resource, pattern)
+
+
+_FAMILY_CALL_SET = frozenset(call.name for call in CALLS if call.family in FAMILIES)
+
+
+class Expirable(Protocol):
+    expired: bool
+
+
+def expire_on(fault: Fault, identity: Expirable) -> None:
+    """The ``provider_token_expired`` preset leaves its identity in that state
+    (oneall-api.md §5): later pushes are refused until it is synchronized or connects again."""
+    if fault.preset == "provider_token_expired":
+        identity.expired = True
 
 
 class FaultSpecError(ValueError):
@@ -193,7 +224,7 @@ class Fault:
         return (
             (self.identity is None or self.identity == identity)
             and (self.provider is None or self.provider == provider)
-            and (self.resource == "*" or fnmatch.fnmatchcase(resource, self.resource))
+            and resource_matches(self.resource, resource)
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -224,9 +255,10 @@ FRAMING_HEADERS = frozenset(
 
 @functools.lru_cache(maxsize=1024)
 def _resources_of(pattern: str) -> frozenset[str]:
+    """The push resources and family calls ``pattern`` matches (see resource_matches)."""
     if pattern == "*":
         return frozenset(RESOURCES)
-    return frozenset(name for name in RESOURCES if fnmatch.fnmatchcase(name, pattern))
+    return frozenset(name for name in ALL_RESOURCES if resource_matches(pattern, name))
 
 
 def _check_int(rule: Mapping[str, Any], key: str, where: str, low: int, high: int) -> None:
@@ -297,7 +329,9 @@ def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
     if resource is not None and not _resources_of(resource):
         raise FaultSpecError(
             f"{where}resource: {resource!r} matches no resource; resources are dotted names "
-            "such as twitter.post, facebook.page.* or *"
+            "such as twitter.post, facebook.page.* or * (every push resource), and the calls "
+            "around the push by their family: connections.*, identities.read, "
+            "pull.facebook.pages, sharing.messages.create, site.ping, login.*"
         )
 
 
@@ -652,7 +686,9 @@ class FaultPlan:
         """
         if not self.rules:
             return None
-        counter = identity if stage != "callback" else f"{identity} callback"
+        # Callbacks and the calls around the push count apart: they never shift the dice of
+        # an identity's pushes.
+        counter = identity if stage in ("answer", "video") else f"{identity} {stage}"
         call = (self._calls.get(counter) or 0) + 1
         self._calls.put(counter, call)
         for rule in self._candidates(stage, resource, identity):

@@ -6,6 +6,7 @@ import copy
 import json
 import re
 import sys
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,7 +16,9 @@ from typing import Any
 import orjson
 
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
+from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
+from sandbox.model.tokens import derived
 
 TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
 
@@ -65,9 +68,12 @@ class Identity:
         "_user_maker",
         "channel",
         "consent",
+        "created",
+        "expired",
         "origin",
         "provider",
         "token",
+        "user_token",
     )
 
     def __init__(
@@ -86,8 +92,12 @@ class Identity:
         origin: str = "fixture",
         user_maker: UserMaker | None = None,
         max_created: int = MAX_CREATED_TARGETS,
+        user_token: str = "",
     ) -> None:
         self.token = token
+        self.user_token = user_token or derived("user", token)
+        self.created = time.time()
+        self.expired = False  # the network's access token has expired (oneall-api.md §5)
         self.provider = sys.intern(provider)  # one string for all, not one per request
         self._user = user if user is not None or user_maker is not None else {}
         self._user_maker = user_maker
@@ -164,6 +174,8 @@ class Identity:
             **{kind: targets for kind, targets in self.targets.items() if targets},
             **({"channel": self.channel} if self.channel else {}),
             "origin": self.origin,
+            "user_token": self.user_token,
+            "expired": self.expired,
         }
 
     def find_target(self, kind: str, target_id: str) -> dict[str, Any] | None:
@@ -295,9 +307,24 @@ def read_identities_file(path: Path) -> list[dict[str, Any]]:
     return list(data["identities"])
 
 
+class User:
+    """A person behind one or more identities (oneall-api.md §3)."""
+
+    __slots__ = ("created", "identities", "last_login", "logins", "token")
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.created = time.time()
+        self.last_login = self.created
+        self.logins = 0
+        self.identities: list[str] = []  # their tokens, in the order they joined
+
+
 class IdentityStore:
-    """Known identities: the start-up ones, those registered at run time, and (unless strict)
-    UUIDs seen for the first time, registered automatically and forgotten oldest first."""
+    """Known identities and their users: the start-up ones, those registered at run time or
+    made by connections, and (unless strict) UUIDs seen for the first time, registered
+    automatically and forgotten oldest first. Deleted identities and users leave a tombstone
+    (bounded, oldest forgotten first): their tokens answer 404 and are not registered again."""
 
     def __init__(
         self,
@@ -313,8 +340,18 @@ class IdentityStore:
         registered_max_bytes: int | None = None,
         max_created_total: int = MAX_CREATED_TARGETS,
         created_max_bytes: int | None = None,
+        max_tombstones: int = 10_000,
     ) -> None:
         self.strict = strict
+        self.tombstones_bound = Bound(
+            "tombstones",
+            max_count=max_tombstones,
+            policy=FORGET_OLDEST,
+            flags=("--max-tombstones",),
+        )
+        self._tombstones: BoundedStore[str, str] = BoundedStore(self.tombstones_bound)
+        # Users are bounded by their identities: one has at least one, and goes with its last.
+        self.users: dict[str, User] = {}
         # Registered on purpose: refused past the bound, never forgotten silently.
         self.registered_bound = Bound(
             "identities",
@@ -363,6 +400,8 @@ class IdentityStore:
         self._created.clear()
         self.auto_bound.reset()
         self.created_bound.reset()
+        self._tombstones.clear()
+        self.users = {}
         for index, item in enumerate(self._startup):
             where = f"{self._source}: identities/{index}"
             token = item.get("token")
@@ -381,6 +420,7 @@ class IdentityStore:
             except ValueError as error:
                 raise SettingsError(str(error)) from None
             self._known[token] = identity
+            self._join(identity, identity.user_token)
 
     def all(self) -> list[Identity]:
         registered = self._registered.values()
@@ -393,7 +433,7 @@ class IdentityStore:
 
     @property
     def bounds(self) -> tuple[Bound, ...]:
-        return (self.registered_bound, self.auto_bound, self.created_bound)
+        return (self.registered_bound, self.auto_bound, self.created_bound, self.tombstones_bound)
 
     def add_created(self, identity: Identity, kind: str, target: dict[str, Any]) -> None:
         """A board or playlist a push created: a target of its identity at once (spec §4),
@@ -448,12 +488,136 @@ class IdentityStore:
         if not identity.user:
             identity.user = self._user_maker()(identity.provider, token)
         self._registered.put(token, identity, what="identity")  # BoundFull when full
+        old = self._known.get(token) or self._auto.get(token)
+        if old is not None:
+            self._leave(old)
         if self._auto.pop(token, None) is not None:
             self.auto_bound.give_back(0)
+        self._tombstones.pop(token)  # registered on purpose: alive again
+        self._join(identity, identity.user_token)
         return identity
 
-    def resolve(self, token: str, provider: str) -> Identity:
-        """The identity allowed to publish to ``provider``, or the refusal the live API gives."""
+    def of_provider(self, provider: str) -> list[Identity]:
+        """The identities of a provider that were not registered automatically: what the
+        consent page offers."""
+        return [
+            identity
+            for identity in self.all()
+            if identity.provider == provider and identity.origin != "auto"
+        ]
+
+    def add_connected(self, token: str, provider: str, user_token: str) -> Identity:
+        """A new identity made by a connection ("a new user" on the consent page): kept
+        among the automatically registered ones, so their bound applies."""
+        identity = Identity(
+            token,
+            provider,
+            origin="connected",
+            user_maker=self._user_maker(),
+            max_created=self._max_created,
+            user_token=user_token,
+        )
+        self._add_auto(identity)
+        self._join(identity, user_token)
+        return identity
+
+    def find(self, token: str) -> Identity | None:
+        return self._registered.get(token) or self._known.get(token) or self._auto.get(token)
+
+    def get(self, token: str) -> Identity:
+        """An identity to read: never registered on the way (reads do not auto-register)."""
+        identity = self.find(token)
+        if identity is None:
+            raise NotFound(IDENTITY_NOT_FOUND, headers=self._detail(token, "identity"))
+        return identity
+
+    def user(self, token: str) -> User:
+        user = self.users.get(token)
+        if user is None:
+            raise NotFound(
+                "No user has been found for the specified user_token",
+                headers=self._detail(token, "user"),
+            )
+        return user
+
+    def _detail(self, token: str, kind: str) -> dict[str, str]:
+        if self._tombstones.get(token) == kind:
+            return {"X-Sandbox-Detail": f"The {kind} {token} has been deleted"}
+        return {"X-Sandbox-Detail": f"No {kind} has the token {token!r}"}
+
+    def deleted(self, token: str) -> bool:
+        return token in self._tombstones
+
+    def identities_of(self, user: User) -> list[Identity]:
+        return [identity for token in user.identities if (identity := self.find(token))]
+
+    def delete_identity(self, token: str) -> Identity:
+        identity = self.get(token)
+        self._drop(token)
+        self._tombstones.put(token, "identity")
+        self._on_forget(token)
+        return identity
+
+    def delete_user(self, token: str) -> tuple[User, list[Identity]]:
+        user = self.user(token)
+        identities = self.identities_of(user)
+        for identity in identities:
+            self._drop(identity.token)
+            self._tombstones.put(identity.token, "identity")
+            self._on_forget(identity.token)
+        self.users.pop(token, None)
+        self._tombstones.put(token, "user")
+        return user, identities
+
+    def link(self, token: str, user_token: str) -> tuple[Identity, User]:
+        """Move the identity to that user (``link.json``; ``social_link`` connections)."""
+        identity = self.get(token)
+        user = self.user(user_token)
+        if identity.user_token != user_token:
+            self._leave(identity)
+            self._join(identity, user_token)
+        return identity, user
+
+    def login(self, identity: Identity) -> User:
+        """A connection of this identity: its user logs in, its token is fresh again."""
+        identity.expired = False
+        user = self.users.get(identity.user_token) or self._join(identity, identity.user_token)
+        user.logins += 1
+        user.last_login = time.time()
+        return user
+
+    def _join(self, identity: Identity, user_token: str) -> User:
+        identity.user_token = user_token
+        user = self.users.get(user_token)
+        if user is None:
+            user = self.users[user_token] = User(user_token)
+        if identity.token not in user.identities:
+            user.identities.append(identity.token)
+        return user
+
+    def _leave(self, identity: Identity) -> None:
+        """Out of its user; a user left without identities goes too (ours: OneAll's users
+        have at least one)."""
+        user = self.users.get(identity.user_token)
+        if user is None:
+            return
+        if identity.token in user.identities:
+            user.identities.remove(identity.token)
+        if not user.identities:
+            del self.users[user.token]
+
+    def _drop(self, token: str) -> None:
+        for identity in (self._registered.pop(token), self._known.pop(token, None)):
+            if identity is not None:
+                self._leave(identity)
+        auto = self._auto.pop(token, None)
+        if auto is not None:
+            self.auto_bound.give_back(0)
+            self._leave(auto)
+
+    def resolve(self, token: str, provider: str, object_name: str = "post") -> Identity:
+        """The identity allowed to publish to ``provider``, or the refusal the live API gives;
+        ``object_name`` (post, picture, video ...) words the refusal of an expired token."""
         identity = self._registered.get(token) or self._known.get(token) or self._auto.get(token)
         if identity is None:
             identity = self._auto_register(token, provider)
@@ -468,6 +632,15 @@ class IdentityStore:
                 f"The identity {token} has not granted the permission to publish: the user must "
                 f"reconnect the {PROVIDER_NAMES[provider]} account and accept publishing"
             )
+        if identity.expired:
+            raise Forbidden(
+                provider_refused(object_name),
+                headers={
+                    "X-Sandbox-Detail": f"The {PROVIDER_NAMES[provider]} access token of the "
+                    f"identity {token} has expired: synchronize it (PUT /identities/{token}/"
+                    "synchronize.json with force_token_update true) or connect it again"
+                },
+            )
         return identity
 
     def _auto_register(self, token: str, provider: str) -> Identity:
@@ -476,6 +649,8 @@ class IdentityStore:
                 f"No identity found for the identity_token {token!r}: identity tokens are "
                 "lowercase UUIDs (8-4-4-4-12 hex digits)"
             )
+        if token in self._tombstones:
+            raise NotFound(IDENTITY_NOT_FOUND, headers=self._detail(token, "identity"))
         if self.strict:
             raise NotFound(
                 f"No identity found for the identity_token {token}: register it first "
@@ -489,7 +664,12 @@ class IdentityStore:
             user_maker=self._user_maker(),
             max_created=self._max_created,
         )
-        self._auto[token] = identity
+        self._add_auto(identity)
+        self._join(identity, identity.user_token)
+        return identity
+
+    def _add_auto(self, identity: Identity) -> None:
+        self._auto[identity.token] = identity
         self._auto_order.append(identity)
         self.auto_bound.take(0)
         while len(self._auto) > self._max_auto:
@@ -497,8 +677,8 @@ class IdentityStore:
             if self._auto.get(oldest.token) is oldest:
                 del self._auto[oldest.token]
                 self.auto_bound.give_back(0, dropped=True)
+                self._leave(oldest)
                 self._on_forget(oldest.token)
-        return identity
 
 
 def _identity_cost(identity: Identity) -> int:

@@ -548,6 +548,12 @@ class PublishedObjects:
         the journal entry holds (so a view can find the entry that published it)."""
         return self._objects.values()
 
+    def of(self, identity: str) -> list[tuple[str, float, Mapping[str, Any]]]:
+        """``(resource, time, data)`` of what one identity published, oldest first."""
+        return [
+            (r, when, data) for r, token, when, data in self._objects.values() if token == identity
+        ]
+
     def all(self) -> list[dict[str, Any]]:
         return [
             {

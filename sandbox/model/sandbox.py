@@ -6,20 +6,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sandbox.api.datafiles import data_path
-from sandbox.api.errors import SettingsError
-from sandbox.api.push import ENDPOINTS
+from sandbox.api.errors import BadRequest, NotFound, ProviderError, SettingsError
+from sandbox.api.live import IDENTITY_NOT_FOUND
+from sandbox.api.push import ENDPOINTS, Endpoint
 from sandbox.config import Settings
+from sandbox.model import publishing
 from sandbox.model.bounds import REFUSE, Bound, InFlight
-from sandbox.model.faults import FaultPlan
+from sandbox.model.connections import Connection, Connections
+from sandbox.model.faults import ANSWER_EFFECTS, Fault, FaultPlan, expire_on
 from sandbox.model.health import Troubles
-from sandbox.model.identities import IdentityStore, read_identities_file
+from sandbox.model.identities import PROVIDER_NAMES, Identity, IdentityStore, read_identities_file
 from sandbox.model.jobs import JobQueue, Poster
-from sandbox.model.journal import Journal, JournalFile, PublishedObjects
+from sandbox.model.journal import Entry, Journal, JournalFile, PublishedObjects
+from sandbox.model.publishing import Published
 from sandbox.model.results import Fabricator
+from sandbox.model.sharing import Messages
+from sandbox.model.tokens import TokenSource
 from sandbox.validation.schemas import Validators
 
 
@@ -69,6 +76,8 @@ class Sandbox:
             self.faults.counters_bound,
             self.bodies.bound,
             *((self.dashboard_clients,) if self.settings.ui else ()),
+            self.connections.bound,
+            self.messages.bound,
         )
 
     def health(self) -> dict[str, Any]:
@@ -80,6 +89,10 @@ class Sandbox:
             "troubles": troubles.to_json(),
             "bounds": {bound.name: bound.report() for bound in self.bounds},
         }
+
+    connections: Connections
+    messages: Messages
+    tokens: TokenSource
 
     @classmethod
     def from_settings(cls, settings: Settings, *, poster: Poster) -> Sandbox:
@@ -98,6 +111,7 @@ class Sandbox:
             registered_max_bytes=settings.identities_max_bytes,
             max_created_total=settings.max_created_targets,
             created_max_bytes=settings.created_targets_max_bytes,
+            max_tombstones=settings.max_tombstones,
         )
         validators = compiled_validators(settings.allow_unknown_keys)
         faults = FaultPlan.from_files(
@@ -152,6 +166,9 @@ class Sandbox:
                 policy=REFUSE,
                 flags=("--ui-max-clients",),
             ),
+            connections=Connections(settings.max_connections),
+            messages=Messages(settings.max_sharing_messages),
+            tokens=TokenSource(settings.seed),
         )
 
     def reseed(self, seed: int | None) -> None:
@@ -159,6 +176,7 @@ class Sandbox:
         self.seed = seed
         self.fabricator.reseed(seed)
         self.faults.reseed(seed)
+        self.tokens.reseed(seed)
 
     def reset(self) -> None:
         """Back to the start-up state: journal, faults, identities and their created targets,
@@ -170,12 +188,128 @@ class Sandbox:
         self.faults.seed = self.seed
         self.faults.reset()
         self.fabricator.reseed(self.seed)
+        self.connections.clear()
+        self.messages.clear()
+        self.tokens.reseed(self.seed)
+
+    # --- publishing: the push pipeline's domain steps, for HTTP pushes and sharing -------
+
+    def publish(
+        self,
+        endpoint: Endpoint,
+        token: str,
+        body: object,
+        params: dict[str, str] | None = None,
+        *,
+        path: str,
+        entry: Entry | None = None,
+    ) -> Published:
+        """One push without HTTP: identity, validation, the fault rules, fabrication. A fault
+        rule that would break the HTTP answer fails the publication instead (a delay does
+        nothing here). Raises the RequestError the push would answer; ``entry`` gets the
+        fault that fired."""
+        params = params or {}
+        admitted = publishing.admit(self, endpoint, token, body, params)
+        stage = "video" if endpoint.asynchronous else "answer"
+        fault = self.faults.pick(endpoint.name, endpoint.provider, token, stage)
+        if fault is not None:
+            if entry is not None:
+                entry.fault = fault.to_json()
+            expire_on(fault, admitted.identity)
+            if fault.effect in ANSWER_EFFECTS and fault.effect != "delay":
+                raise fault_refusal(fault, endpoint.provider)
+        when = entry.started if entry is not None else time.time()
+        return publishing.fabricate(self, admitted, path=path, when=when, fault=fault)
+
+    # --- connections and token states ------------------------------------------------------
+
+    def connect(
+        self,
+        provider: str,
+        identity_token: str | None = None,
+        *,
+        user_token: str | None = None,
+        service: str = "social_login",
+        callback_uri: str | None = None,
+    ) -> Connection:
+        """The connection Social Login makes when a person allows it: as ``identity_token``,
+        or as a new identity of a new user (not with --strict-identities). ``social_link``
+        moves the identity to ``user_token``'s user. A new connection ends an expired token."""
+        store = self.identities
+        if service not in ("social_login", "social_link"):
+            raise BadRequest(f"service must be social_login or social_link, got {service!r}")
+        if service == "social_link" and user_token is None:
+            raise BadRequest("service social_link needs the user_token of the user to link to")
+        if user_token is not None:
+            store.user(user_token)  # 404 for an unknown user
+        if identity_token is None:
+            if store.strict:
+                raise BadRequest(
+                    "With --strict-identities a connection names a known identity_token: "
+                    "no new user is made up"
+                )
+            identity = store.add_connected(
+                self.tokens.new("identity"), provider, user_token or self.tokens.new("user")
+            )
+        else:
+            identity = self._connecting(identity_token, provider)
+        action = "login"
+        if service == "social_link":
+            assert user_token is not None
+            store.link(identity.token, user_token)
+            action = "link_identity"
+        store.login(identity)
+        connection = Connection(
+            token=self.tokens.new("connection"),
+            identity_token=identity.token,
+            user_token=identity.user_token,
+            provider=provider,
+            plugin=service,
+            action=action,
+            callback_uri=callback_uri,
+        )
+        return self.connections.add(connection)
+
+    def _connecting(self, token: str, provider: str) -> Identity:
+        store = self.identities
+        identity = store.find(token)
+        if identity is None:
+            if store.deleted(token):
+                raise NotFound(IDENTITY_NOT_FOUND)
+            if store.strict:
+                raise NotFound(
+                    f"No identity found for the identity_token {token}: register it first "
+                    "(POST /__sandbox/identities) or run without --strict-identities"
+                )
+            identity = store.resolve(token, provider)  # registered as a push would
+        if identity.provider != provider:
+            raise BadRequest(
+                f"The identity {token} is a {PROVIDER_NAMES[identity.provider]} identity, "
+                f"not a {PROVIDER_NAMES.get(provider, provider)} one"
+            )
+        return identity
+
+    def expire_token(self, token: str) -> Identity:
+        """The network's access token of this identity has expired (oneall-api.md §5): its
+        pushes answer 403 until it is synchronized with force_token_update or connects again."""
+        identity = self.identities.get(token)
+        identity.expired = True
+        return identity
 
     async def close(self) -> None:
         """Nothing outlives the server: job tasks, the callback client, the journal file."""
         await self.jobs.close()
         if self.journal.sink is not None:
             self.journal.sink.close()
+
+
+def fault_refusal(fault: Fault, provider: str) -> ProviderError:
+    """A fired rule as the refusal of one publication."""
+    name = PROVIDER_NAMES.get(provider, provider)
+    info = (fault.info or "").replace("{provider}", name) or (
+        f"The provider {name} answered unexpectedly (injected fault: {fault.effect})"
+    )
+    return ProviderError(info, status=fault.status or 502, headers=fault.headers)
 
 
 @functools.cache

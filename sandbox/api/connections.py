@@ -1,0 +1,23 @@
+"""The connections family: what a Social Login connection gave (oneall-api.md §2)."""
+
+from __future__ import annotations
+
+from sandbox.api.calls import Call
+
+CALLS: tuple[Call, ...] = (
+    Call(
+        "connections.list",
+        "GET",
+        "/connections.json",
+        "list_connections",
+        "The connections made, newest first by default",
+        listing="connections",
+    ),
+    Call(
+        "connections.read",
+        "GET",
+        "/connections/{connection_token}.json",
+        "read_connection",
+        "One connection: the plugin's outcome, the user and the identity that connected",
+    ),
+)

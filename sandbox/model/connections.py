@@ -1,0 +1,45 @@
+"""Social Login connections: who connected, as which identity, for which plugin; bounded,
+the oldest forgotten first (oneall-api.md §2)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedStore
+
+
+@dataclass(slots=True)
+class Connection:
+    token: str
+    identity_token: str
+    user_token: str
+    provider: str
+    plugin: str = "social_login"  # or social_link
+    action: str = "login"  # login, link_identity
+    status: str = "success"
+    callback_uri: str | None = None
+    created: float = field(default_factory=time.time)
+
+
+class Connections:
+    """The connections made, by token, oldest first, within ``--max-connections``."""
+
+    def __init__(self, size: int) -> None:
+        self.bound = Bound(
+            "connections", max_count=size, policy=FORGET_OLDEST, flags=("--max-connections",)
+        )
+        self._items: BoundedStore[str, Connection] = BoundedStore(self.bound)
+
+    def add(self, connection: Connection) -> Connection:
+        self._items.put(connection.token, connection)
+        return connection
+
+    def get(self, token: str) -> Connection | None:
+        return self._items.get(token)
+
+    def all(self) -> list[Connection]:
+        return self._items.values()
+
+    def clear(self) -> None:
+        self._items.clear()
