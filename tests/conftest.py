@@ -50,7 +50,17 @@ def push_path(endpoint: Endpoint, token: str | None = None) -> str:
 # --- every answer against the OpenAPI document ------------------------------------------------
 
 DOCUMENT_URI = "urn:oneall-sandbox:openapi"
-CHECKED_PATHS = ("/push/", CONTROL_PREFIX)
+CHECKED_PATHS = (
+    "/push/",
+    CONTROL_PREFIX,
+    # the API around the push (the consent page under /socialize/ is HTML)
+    "/tools/",
+    "/connections",
+    "/users",
+    "/identities",
+    "/pull/",
+    "/sharing/",
+)
 # Fault effects that break the answer on purpose: no envelope to check.
 BROKEN_ON_PURPOSE = frozenset({"empty", "malformed", "html", "reset"})
 

@@ -173,7 +173,6 @@ def connect(sandbox: SandboxHandle, provider: str) -> tuple[str, str | None]:
     return "00000000-0000-4000-8000-000000000000", problem
 
 
-@pytest.mark.xfail(reason="the API around the push lands with issue 17", strict=False)
 def test_the_api_around_the_push_answers_the_node_sdk(
     node: str, sandbox_server: SandboxHandle, tmp_path: Path
 ) -> None:

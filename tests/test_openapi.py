@@ -90,6 +90,7 @@ def test_only_the_calls_that_change_later_answers_are_tagged_arming() -> None:
         ("post", "/__sandbox/faults"),
         ("post", "/__sandbox/seed"),
         ("post", "/__sandbox/reset"),
+        ("post", "/__sandbox/identities/{token}/expire"),
     }
     assert len(CONTROL_PLANE) == len([op for op in OPERATIONS if op[1].startswith("/__sandbox/")])
 

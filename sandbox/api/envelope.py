@@ -63,6 +63,26 @@ def success(resource: str, data: dict[str, Any]) -> bytes:
     )
 
 
+def partial(resource: str, status: int, info: str, data: dict[str, Any]) -> bytes:
+    """A success that is not whole (207: some publications of a sharing message failed): the
+    result is there, ``flag`` says success, ``code`` the status."""
+    return b"".join(
+        (
+            _HEAD,
+            _date_json(),
+            _RESOURCE,
+            _json(resource),
+            b',"status":{"flag":"success","code":',
+            str(status).encode(),
+            b',"info":',
+            _json(info),
+            b'}},"result":{"data":',
+            _json(data),
+            b"}}}",
+        )
+    )
+
+
 def failure(resource: str, status: int, info: str) -> bytes:
     """The error envelope: same request node, ``flag`` error, ``code`` = HTTP status, no result."""
     return b"".join(

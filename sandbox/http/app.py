@@ -37,6 +37,8 @@ from sandbox.api.errors import (
     RequestError,
     Unauthorized,
 )
+from sandbox.api.families import CALLS as FAMILY_CALLS
+from sandbox.api.families import out_of_scope
 from sandbox.api.push import ENDPOINTS, PUSH_PREFIX, Endpoint
 from sandbox.config import Settings
 from sandbox.http import effects
@@ -71,7 +73,9 @@ access_log = logging.getLogger("sandbox.access")
 # Facebook ended third-party publishing to personal profiles on this day (spec §4).
 PROFILE_PUBLISHING_ENDED = "2018-08-01"
 DEPRECATION_HEADERS = {"Deprecation": "@1533081600"}
-KNOWN_PATHS = [endpoint.display_path for endpoint in ENDPOINTS]
+KNOWN_PATHS = [endpoint.display_path for endpoint in ENDPOINTS] + [
+    call.display_path for call in FAMILY_CALLS
+]
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -92,6 +96,12 @@ def create_app(settings: Settings) -> web.Application:
         index.add(endpoint, route.resource)
     add_admin_routes(app)
     add_dashboard_routes(app)
+    # The API around the push: its modules use this one's stages (no import cycle at load).
+    from sandbox.http.families import add_family_routes
+    from sandbox.http.login import add_login_routes
+
+    add_family_routes(app)
+    add_login_routes(app)
     return app
 
 
@@ -229,6 +239,9 @@ def unknown_path(request: web.Request) -> NotFound:
             f"Unknown control-plane path {request.method} {request.path}: see the README's "
             "control plane section"
         )
+    not_emulated = out_of_scope(request.path)
+    if not_emulated is not None:
+        return NotFound(not_emulated)
     close = difflib.get_close_matches(_as_pattern(request.path), KNOWN_PATHS, n=1, cutoff=0.8)
     hint = f"; did you mean {close[0]}?" if close else ""
     return NotFound(
@@ -257,9 +270,9 @@ def http_error(
     if isinstance(error, web.HTTPMethodNotAllowed):
         allowed = ", ".join(sorted(error.allowed_methods))
         accepts = (
-            f"it accepts {allowed} only"
-            if request.path.startswith(ADMIN_PREFIX)
-            else "push resources accept POST only"
+            "push resources accept POST only"
+            if request.path.startswith(PushRoutes.PREFIX)
+            else f"it accepts {allowed} only"
         )
         return MethodNotAllowed(
             f"The method {request.method} is not allowed on {request.path}: {accepts}",
@@ -646,5 +659,3 @@ async def expect_continue(request: web.Request) -> None:
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-
-

@@ -13,10 +13,12 @@ from sandbox import __version__
 from sandbox.api.errors import BadRequest, Conflict, NotFound
 from sandbox.api.push import ENDPOINTS
 from sandbox.http.appkeys import SANDBOX
+from sandbox.model.answers import connection_json, identity_json
 from sandbox.model.faults import FaultSpecError
 from sandbox.model.identities import TokenTaken
 from sandbox.model.jobs import JOB_STATES
 from sandbox.model.journal import NO_FILTER
+from sandbox.validation import bodies
 from sandbox.validation.body import BOM, parse_body, strict_json
 
 ADMIN_PREFIX = "/__sandbox/"
@@ -71,6 +73,32 @@ async def register_identity(request: web.Request) -> web.Response:
     except ValueError as error:
         raise BadRequest(f"Cannot register the identity: {error}") from None
     return json_response(identity.to_json(), status=201)
+
+
+async def make_connection(request: web.Request) -> web.Response:
+    """``POST /__sandbox/connections``: the connection the consent page would make, without a
+    browser (oneall-api.md §2); answers its connection_token and what
+    ``GET /connections/<token>.json`` gives."""
+    sandbox = request.app[SANDBOX]
+    data = bodies.check("control/connections", await read_json(request))
+    connection = sandbox.connect(
+        data["provider"],
+        data.get("identity_token"),
+        user_token=data.get("user_token"),
+        service=data.get("service", "social_login"),
+        callback_uri=data.get("callback_uri"),
+    )
+    return json_response(
+        {"connection_token": connection.token, **connection_json(sandbox, connection)},
+        status=201,
+    )
+
+
+async def expire_token(request: web.Request) -> web.Response:
+    """``POST /__sandbox/identities/<token>/expire``: the network's access token of the
+    identity expires (oneall-api.md §5)."""
+    identity = request.app[SANDBOX].expire_token(request.match_info["token"])
+    return json_response({"identity": identity_json(identity), "expired": identity.expired})
 
 
 async def list_faults(request: web.Request) -> web.Response:
@@ -256,6 +284,8 @@ ROUTES: tuple[web.RouteDef, ...] = (
     web.get("health", health),
     web.get("identities", list_identities),
     web.post("identities", register_identity),
+    web.post("identities/{token}/expire", expire_token),
+    web.post("connections", make_connection),
     web.get("faults", list_faults),
     web.post("faults", arm_faults),
     web.delete("faults", clear_faults),

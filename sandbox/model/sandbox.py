@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.api.datafiles import data_path
-from sandbox.api.errors import BadRequest, NotFound, ProviderError, SettingsError
+from sandbox.api.errors import BadRequest, Forbidden, NotFound, ProviderError, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND
 from sandbox.api.push import ENDPOINTS, Endpoint
 from sandbox.config import Settings
@@ -239,7 +239,10 @@ class Sandbox:
         if service not in ("social_login", "social_link"):
             raise BadRequest(f"service must be social_login or social_link, got {service!r}")
         if service == "social_link" and user_token is None:
-            raise BadRequest("service social_link needs the user_token of the user to link to")
+            raise NotFound(
+                "No user has been found for the specified user_token: service social_link "
+                "needs the user_token of the user to link to"
+            )
         if user_token is not None:
             store.user(user_token)  # 404 for an unknown user
         if identity_token is None:
@@ -283,7 +286,7 @@ class Sandbox:
                 )
             identity = store.resolve(token, provider)  # registered as a push would
         if identity.provider != provider:
-            raise BadRequest(
+            raise Forbidden(
                 f"The identity {token} is a {PROVIDER_NAMES[identity.provider]} identity, "
                 f"not a {PROVIDER_NAMES.get(provider, provider)} one"
             )

@@ -21,11 +21,13 @@ from sandbox import __version__
 from sandbox.api import envelope
 from sandbox.api.datafiles import data_path, read_schema
 from sandbox.api.errors import SettingsError
+from sandbox.api.families import FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS, Endpoint
 from sandbox.config import UUID_PATTERN, Settings
 from sandbox.model import faults
 from sandbox.model.identities import TARGET_KINDS, read_identities_file
 from sandbox.model.jobs import JOB_HEADER, JOB_STATES
+from sandbox.openapi import families
 from sandbox.validation.schemas import DEFS_FILE
 
 OPENAPI_VERSION = "3.1.0"
@@ -119,6 +121,19 @@ def success_schema(data: Schema) -> Schema:
             "info": {"const": envelope.SUCCESS_INFO},
         }
     }
+    return closed(
+        ["response"],
+        response=closed(
+            ["request", "result"],
+            request={"$ref": SCHEMAS + "RequestNode", "properties": {"status": status}},
+            result=closed(["data"], data=data),
+        ),
+    )
+
+
+def partial_schema(data: Schema) -> Schema:
+    """207: a sharing message some of whose publications failed (the result is there)."""
+    status = {"properties": {"flag": {"const": "success"}, "code": {"const": 207}}}
     return closed(
         ["response"],
         response=closed(
@@ -227,10 +242,30 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         consent={"type": "boolean"},
         user={"type": "object"},
         channel={"type": "object"},
-        origin={"enum": ["fixture", "registered", "auto"]},
+        origin={"enum": ["fixture", "registered", "auto", "connected"]},
+        user_token=pattern(UUID),
+        expired={"type": "boolean", "description": "its network access token has expired"},
         **{kind: {"type": "array", "items": {"type": "object"}} for kind in TARGET_KINDS},
     ),
     "IdentityList": obj(["identities"], identities={"type": "array", "items": ref("Identity")}),
+    "NewConnection": {
+        **{
+            key: value
+            for key, value in json.loads(
+                (data_path("schemas") / "control" / "connections.json").read_text("utf-8")
+            ).items()
+            if key not in ("$schema", "title", "x-source")
+        },
+        "example": {"provider": "twitter"},
+    },
+    "Connection": obj(
+        ["connection_token", "connection", "plugin", "user"],
+        connection_token=pattern(UUID),
+        connection={"type": "object"},
+        plugin={"type": "object"},
+        user={"type": "object"},
+    ),
+    "ExpiredIdentity": obj(["identity", "expired"], identity={"type": "object"}),
     "NewIdentity": {
         **closed(
             ["provider"],
@@ -380,6 +415,25 @@ CONTROL_PLANE: tuple[Control, ...] = (
         status=201,
         body="NewIdentity",
         errors=(400, 409, 413),
+    ),
+    Control(
+        "post",
+        "connections",
+        "Make the connection the consent page would make, without a browser",
+        "Connection",
+        status=201,
+        body="NewConnection",
+        errors=(400, 404, 413),
+    ),
+    Control(
+        "post",
+        "identities/{token}/expire",
+        "Expire the identity's network access token: its pushes answer 403 until it is "
+        "synchronized (force_token_update) or connects again",
+        "ExpiredIdentity",
+        params={"token": pattern(UUID)},
+        errors=(404,),
+        arming=True,
     ),
     Control("get", "faults", "The armed fault rules and their counters", "ArmedRules"),
     Control(
@@ -804,6 +858,9 @@ def build_document(
         schemas[f"{endpoint.name}.success"] = success_schema(ref(f"{endpoint.name}.data"))
         request = requests[f"{endpoint.name}.request"]
         paths[endpoint.route] = {"post": push_operation(endpoint, request, examples)}
+    family_paths, family_schemas = families.family_paths(success_schema, partial_schema)
+    paths.update(family_paths)
+    schemas.update(family_schemas)
     for row in CONTROL_PLANE:
         paths.setdefault(CONTROL_PREFIX + row.path, {})[row.method] = control_operation(row)
     schemas.update(CONTROL_SCHEMAS)
@@ -820,6 +877,10 @@ def build_document(
         "tags": [
             {"name": "push", "description": "The push resources (HTTP Basic)"},
             *({"name": provider} for provider in PROVIDERS),
+            *(
+                {"name": family, "description": f"The {family} calls around the push"}
+                for family in FAMILIES
+            ),
             {"name": "control-plane", "description": "The sandbox's own calls, under /__sandbox/"},
             {
                 "name": ARMING_TAG,

@@ -57,5 +57,5 @@ def _reason(error: Any) -> str:
             return "must hold one of the keys " + " or ".join(required)
         return "is not any of the accepted forms"
     if validator_name == "additionalProperties":
-        return "has a key it does not take: " + error.message
+        return f"has a key it does not take: {error.message!s}"
     return f"is invalid: {error.message!s}"
