@@ -293,5 +293,8 @@ async def test_health_lists_every_bound_with_its_limits(aiohttp_client: ClientFa
         "fault_counters",
         "bodies_in_flight",
         "dashboard_clients",
+        "tombstones",
+        "connections",
+        "sharing_messages",
     }
     assert report["bounds"]["journal"]["max_bytes"] == 64 * 1024 * 1024

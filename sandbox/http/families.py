@@ -77,7 +77,7 @@ async def answer(
     request: web.Request, sandbox: Sandbox, entry: Entry, call: Call
 ) -> tuple[web.StreamResponse, str]:
     settings = sandbox.settings
-    raw = await read_body(request, settings.max_body)
+    raw = await read_body(request, sandbox)
     body = None
     unreadable = None
     if raw.strip():
