@@ -63,7 +63,7 @@ def family_handler(call: Call) -> Handler:
             answered = error_response(entry.path, error), error.info
         except (web.HTTPException, web.RequestPayloadError) as http:
             answered = refusal_response(request, http)
-        return finish(request, sandbox, entry, started, answered)
+        return finish(request, sandbox, entry, started, answered, app=request.app)
 
     return handle
 
@@ -87,7 +87,8 @@ async def answer(
     if call.schema is not None:
         if unreadable is not None:
             raise unreadable
-        body = bodies.check(call.schema, {} if body is None else body)
+        # No body at all reads as {} (synchronize.json's defaults); a JSON null is a body.
+        body = bodies.check(call.schema, body if raw.strip() else {})
     fault = pick_fault(request, sandbox, call, entry)
     if fault is not None:
         entry.fault = fault.to_json()

@@ -59,7 +59,7 @@ def page_handler(call: Call) -> Handler:
             response, info = await _answer(request, sandbox, call, entry)
         except RequestError as error:
             response, info = error_page(error.status, error.info), error.info
-        return finish(request, sandbox, entry, started, (response, info))
+        return finish(request, sandbox, entry, started, (response, info), app=request.app)
 
     return handle
 
