@@ -55,6 +55,8 @@ class Settings:
     journal_max_bytes: int = 64 * MIB
     journal_max_body: int = 64 * 1024
     objects_max_bytes: int = 16 * MIB
+    connections_max_bytes: int = 4 * MIB
+    sharing_messages_max_bytes: int = 8 * MIB
     max_identities: int = 10_000
     identities_max_bytes: int = 8 * MIB
     max_created_targets: int = 10_000
@@ -139,6 +141,8 @@ _SIZES = (
     "journal_max_bytes",
     "journal_max_body",
     "objects_max_bytes",
+    "connections_max_bytes",
+    "sharing_messages_max_bytes",
     "identities_max_bytes",
     "created_targets_max_bytes",
     "max_bodies_in_flight",
@@ -294,6 +298,19 @@ OPTIONS: tuple[Option, ...] = (
         "sharing messages kept (GET /sharing/messages.json); the oldest are forgotten first",
         parse_int,
         "N",
+    ),
+    Option(
+        "connections_max_bytes",
+        "bytes of Social Login connections kept; the oldest are forgotten first",
+        parse_size,
+        "SIZE",
+    ),
+    Option(
+        "sharing_messages_max_bytes",
+        "bytes of sharing messages kept (their parts and publications); the oldest are "
+        "forgotten first",
+        parse_size,
+        "SIZE",
     ),
     Option(
         "log_level",

@@ -457,6 +457,7 @@ def _publish(sandbox: Sandbox, message: Message, target: Mapping[str, Any], ask:
         sandbox.journal.record(entry)
         publications.append(publication)
     message.add(publications)
+    sandbox.messages.add(message)  # counted anew with its publications
     failed = any(not publication.ok for publication in publications)
     return Answer({"sharing_message": message_json(message)}, status=207 if failed else 200)
 
@@ -466,7 +467,6 @@ def create_message(sandbox: Sandbox, ask: Ask) -> Answer:
     target = {key: node[key] for key in ("publish_for_user", "publish_for_identity") if key in node}
     _targets_of(sandbox, target)  # an unknown user or identity: 404 before anything is kept
     message = Message(sandbox.tokens.new("sharing_message"), dict(node["parts"]), target)
-    sandbox.messages.add(message)
     return _publish(sandbox, message, target, ask)
 
 

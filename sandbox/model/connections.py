@@ -25,11 +25,15 @@ class Connection:
 class Connections:
     """The connections made, by token, oldest first, within ``--max-connections``."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.bound = Bound(
-            "connections", max_count=size, policy=FORGET_OLDEST, flags=("--max-connections",)
+            "connections",
+            max_count=size,
+            max_bytes=max_bytes,
+            policy=FORGET_OLDEST,
+            flags=("--max-connections", "--connections-max-bytes"),
         )
-        self._items: BoundedStore[str, Connection] = BoundedStore(self.bound)
+        self._items: BoundedStore[str, Connection] = BoundedStore(self.bound, cost=_cost)
 
     def add(self, connection: Connection) -> Connection:
         self._items.put(connection.token, connection)
@@ -43,3 +47,11 @@ class Connections:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+# Tokens, dates, plugin and action as answered: the callback URI is the only part that varies.
+_CONNECTION_BYTES = 400
+
+
+def _cost(connection: Connection) -> int:
+    return _CONNECTION_BYTES + len((connection.callback_uri or "").encode("utf-8", "replace"))

@@ -166,8 +166,8 @@ class Sandbox:
                 policy=REFUSE,
                 flags=("--ui-max-clients",),
             ),
-            connections=Connections(settings.max_connections),
-            messages=Messages(settings.max_sharing_messages),
+            connections=Connections(settings.max_connections, settings.connections_max_bytes),
+            messages=Messages(settings.max_sharing_messages, settings.sharing_messages_max_bytes),
             tokens=TokenSource(settings.seed),
         )
 

@@ -3,6 +3,7 @@ publication a push of the network's own resource; bounded, the oldest forgotten 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,16 +51,18 @@ class Message:
 class Messages:
     """Sharing messages by token, oldest first, within ``--max-sharing-messages``."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.bound = Bound(
             "sharing_messages",
             max_count=size,
+            max_bytes=max_bytes,
             policy=FORGET_OLDEST,
-            flags=("--max-sharing-messages",),
+            flags=("--max-sharing-messages", "--sharing-messages-max-bytes"),
         )
-        self._items: BoundedStore[str, Message] = BoundedStore(self.bound)
+        self._items: BoundedStore[str, Message] = BoundedStore(self.bound, cost=_cost)
 
     def add(self, message: Message) -> Message:
+        """Keep it (again, after publishing: its cost is counted anew)."""
         self._items.put(message.token, message)
         return message
 
@@ -74,6 +77,15 @@ class Messages:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+_PUBLICATION_BYTES = 300  # provider, tokens, status, date, ids as answered
+
+
+def _cost(message: Message) -> int:
+    parts = json.dumps(message.parts, ensure_ascii=False).encode("utf-8", "replace")
+    infos = sum(len(p.info) + _PUBLICATION_BYTES for p in message.publications)
+    return 200 + len(parts) + infos
 
 
 def _text(parts: Mapping[str, Any], part: str, key: str) -> str | None:
