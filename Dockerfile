@@ -20,19 +20,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SANDBOX_HOST=0.0.0.0 \
-    SANDBOX_PORT=8080
+    SANDBOX_PORT=8080 \
+    SANDBOX_TLS_DIR=/tls
 # The wheel is bind-mounted from the build stage, so no copy of it stays in a layer.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir /wheels/*.whl \
     && groupadd --gid 10001 sandbox \
     && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin sandbox \
-    && mkdir /config
+    && mkdir /config \
+    && install -d -m 0700 -o 10001 -g 10001 /tls
 USER 10001:10001
 EXPOSE 8080
-# No curl in the image: the probe is Python's urllib (any non-2xx answer or no answer fails).
+# With SANDBOX_TLS=1 the port serves HTTPS, signed by a CA made at first start in /tls (mount
+# a volume there to keep it, or your own ca.pem and ca-key.pem; docs/https.md).
+# No curl in the image: the probe is the sandbox's own (Python's urllib); it reads the SANDBOX_*
+# variables, tries HTTPS with the CA in /tls as well as HTTP, and fails on anything but a 200.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('SANDBOX_PORT', '8080') + '/__sandbox/health', timeout=2)"]
+    CMD ["oneall-sandbox", "--check-health"]
 # Exec form: the sandbox is PID 1 and gets SIGTERM itself; it exits 0 at once when idle and
 # gives requests in flight SANDBOX_GRACE seconds (default 5, under docker stop's 10).
 ENTRYPOINT ["oneall-sandbox"]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sandbox import __version__
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import ENDPOINTS
-from sandbox.config import add_options, settings_from
+from sandbox.config import Settings, add_options, settings_from
 
 DESCRIPTION = """\
 An offline emulator of the OneAll Push API. It serves the 20 push resources (and the legacy
@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--openapi", action="store_true", help="print the OpenAPI 3.1 document and exit"
     )
+    parser.add_argument(
+        "--check-health",
+        action="store_true",
+        help="ask the sandbox these settings describe, on this machine, for its health and "
+        "exit 0 if it is up (1 if not): the container's health check, HTTPS included",
+    )
     parser.add_argument("--version", action="version", version=f"oneall-sandbox {__version__}")
     return parser
 
@@ -108,6 +114,43 @@ def fault_table() -> str:
     )
 
 
+def check_health(settings: Settings) -> int:
+    """GET /__sandbox/health on this machine: 0 when it answers 200, else 1 with the reason.
+
+    HTTPS is verified with the sandbox's CA, or not at all with a certificate of one's own
+    (a liveness probe of localhost needs no proof of identity). The scheme the settings say is
+    tried first, then the other: a container's health check sees the image's environment, not
+    the flags the sandbox was started with, and still finds it up.
+    """
+    import ssl
+    import urllib.request
+
+    from sandbox.http.tls import CA_FILE
+
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)
+    shown = f"[{host}]" if ":" in host else host
+    ca = settings.tls_folder / CA_FILE
+    if settings.tls_cert is None and ca.is_file():
+        verified = ssl.create_default_context(cafile=ca)
+    else:
+        verified = ssl.create_default_context()
+        verified.check_hostname, verified.verify_mode = False, ssl.CERT_NONE
+    schemes = ("https", "http") if settings.serves_tls else ("http", "https")
+    reasons = []
+    for scheme in schemes:
+        url = f"{scheme}://{shown}:{settings.port}/__sandbox/health"
+        context = verified if scheme == "https" else None
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
+                if response.status == 200:
+                    return 0
+                reasons.append(f"{url}: status {response.status}")
+        except (OSError, ValueError) as error:
+            reasons.append(f"{url}: {getattr(error, 'reason', error)}")
+    sys.stderr.write("oneall-sandbox: not healthy: " + "; ".join(reasons) + "\n")
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     namespace = parser.parse_args(argv)
@@ -121,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(namespace, os.environ)
     except SettingsError as error:
         parser.exit(2, f"oneall-sandbox: error: {error}\n")
+    if namespace.check_health:
+        return check_health(settings)
     if namespace.openapi:
         from sandbox.openapi.document import document_json
 

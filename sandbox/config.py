@@ -71,8 +71,30 @@ class Settings:
     ui: bool = True
     ui_fetch_images: bool = False
     ui_max_clients: int = 16
+    # HTTPS (docs/https.md)
+    tls: bool = False
+    tls_names: tuple[str, ...] = ()
+    tls_dir: Path | None = None
+    tls_ca_out: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def __post_init__(self) -> None:
+        for name in ("tls_dir", "tls_ca_out", "tls_cert", "tls_key"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # Settings(tls_dir="...") in a conftest.py
+                object.__setattr__(self, name, Path(value).expanduser())
+        if isinstance(self.tls_names, str):
+            object.__setattr__(self, "tls_names", (self.tls_names,))
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError(
+                "--tls-cert and --tls-key go together: the certificate and its private key"
+            )
+        if self.tls_cert is not None and self.tls_ca_out is not None:
+            raise SettingsError(
+                "--tls-ca-out writes the sandbox's own CA, which --tls-cert does not use: "
+                "give clients the CA that signed your certificate"
+            )
         for name in ("public_key", "private_key"):
             value = getattr(self, name)
             if not UUID_PATTERN.fullmatch(value):
@@ -105,6 +127,16 @@ class Settings:
         for name in ("idle_timeout", "read_timeout"):
             if getattr(self, name) == 0:
                 raise SettingsError(f"{name.replace('_', ' ')} must be above 0 seconds")
+
+    @property
+    def serves_tls(self) -> bool:
+        """HTTPS only on the port: ``--tls``, or a certificate of one's own."""
+        return self.tls or self.tls_cert is not None
+
+    @property
+    def tls_folder(self) -> Path:
+        """Where the sandbox keeps its CA: ``--tls-dir``, else a per-user cache folder."""
+        return self.tls_dir if self.tls_dir is not None else default_tls_dir()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -163,6 +195,14 @@ def _check_range(name: str, value: int, low: int, high: int, unit: str = "") -> 
             f"{words} must be a whole number from {low} to {high}{' ' + unit if unit else ''}, "
             f"got {value!r}"
         )
+
+
+def default_tls_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/oneall-sandbox/tls``, by default ``~/.cache/oneall-sandbox/tls``: kept
+    across runs (clients trust the CA once) but nothing anyone backs up."""
+    environ = os.environ if environ is None else environ
+    cache = environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(cache) / "oneall-sandbox" / "tls"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,6 +531,48 @@ OPTIONS: tuple[Option, ...] = (
         "browser tabs the dashboard keeps live at once; more are refused (503)",
         parse_int,
         "N",
+    ),
+    # --- HTTPS (docs/https.md) ---
+    Option(
+        "tls",
+        "serve HTTPS (only) on the port, with a certificate for localhost, 127.0.0.1, ::1 and "
+        "--tls-names signed by the sandbox's own CA, made once and kept in --tls-dir",
+        parse_bool,
+        kind="switch",
+    ),
+    Option(
+        "tls_names",
+        "another name the certificate is for, such as *.api.localhost; repeatable, "
+        "comma-separated in the variable",
+        metavar="NAME",
+        kind="list",
+        shown_default="none",
+    ),
+    Option(
+        "tls_dir",
+        "folder keeping the CA (ca.pem, ca-key.pem) across runs; a folder holding a CA of "
+        "your own uses it",
+        parse_path,
+        "DIR",
+        shown_default="$XDG_CACHE_HOME or ~/.cache, then oneall-sandbox/tls",
+    ),
+    Option(
+        "tls_ca_out",
+        "also write the CA certificate to FILE at start-up, for clients to trust",
+        parse_path,
+        "FILE",
+        shown_default="none; GET /__sandbox/ca.pem serves it too",
+    ),
+    Option(
+        "tls_cert",
+        "serve this certificate (PEM, its chain after it) instead of one the sandbox makes; "
+        "implies HTTPS, needs --tls-key",
+        parse_path,
+        "FILE",
+        shown_default="none",
+    ),
+    Option(
+        "tls_key", "the private key of --tls-cert (PEM)", parse_path, "FILE", shown_default="none"
     ),
 )
 

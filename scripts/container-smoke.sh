@@ -121,5 +121,31 @@ podman logs "$CID" 2>&1 | tail -3
 [ $((stopped - stopping)) -le $STOP_LIMIT_MS ] || fail "podman stop took $((stopped - stopping)) ms, limit $STOP_LIMIT_MS ms"
 check "podman stop: exit code 0 after $((stopped - stopping)) ms"
 
+# HTTPS: SANDBOX_TLS=1, the CA made in /tls at first start; the HEALTHCHECK must pass over
+# TLS, and curl must verify the chain with the CA copied out of the container.
+step "podman run -d -p 127.0.0.1:$HOST_PORT:8080 -e SANDBOX_TLS=1 -e SANDBOX_TLS_NAMES=sandbox $IMAGE"
+CID=$(podman run -d -p "127.0.0.1:$HOST_PORT:8080" -e SANDBOX_TLS=1 -e SANDBOX_TLS_NAMES=sandbox \
+  "$IMAGE" 2>"$WORK/run.err") || { cat "$WORK/run.err"; fail "podman run (TLS)"; }
+started=$(now_ms)
+healthy=
+while [ $(($(now_ms) - started)) -lt 30000 ]; do
+  if podman healthcheck run "$CID" >/dev/null 2>&1; then healthy=$(now_ms); break; fi
+  [ "$(podman inspect -f '{{.State.Running}}' "$CID")" = true ] || break
+  sleep 0.2
+done
+[ -n "$healthy" ] || { podman logs "$CID" | tail -30; fail "HEALTHCHECK with SANDBOX_TLS=1"; }
+check "HEALTHCHECK over HTTPS: $(podman inspect -f '{{.State.Health.Status}}' "$CID")"
+podman cp "$CID:/tls/ca.pem" "$WORK/sandbox-ca.pem"
+curl -fsS -m 5 --cacert "$WORK/sandbox-ca.pem" -o /dev/null "https://127.0.0.1:$HOST_PORT/__sandbox/health" \
+  || fail "curl --cacert the container's CA"
+curl -fsS -m 5 --cacert "$WORK/sandbox-ca.pem" -o /dev/null \
+  --resolve "sandbox:$HOST_PORT:127.0.0.1" "https://sandbox:$HOST_PORT/__sandbox/health" \
+  || fail "curl --cacert by the name given in SANDBOX_TLS_NAMES"
+if curl -fsS -m 5 -o /dev/null "https://127.0.0.1:$HOST_PORT/__sandbox/health" 2>/dev/null; then
+  fail "curl trusted the sandbox without its CA"
+fi
+check "HTTPS verified with the container's CA (by address and by SANDBOX_TLS_NAMES), refused without it"
+podman rm -f -t 2 "$CID" >/dev/null 2>&1; CID=
+
 step "image $IMAGE: $(podman image inspect -f '{{.Size}}' "$IMAGE") bytes"
 echo "container: $passed passed, 0 failed"

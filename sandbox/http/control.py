@@ -270,6 +270,24 @@ async def reset(request: web.Request) -> web.Response:
     return json_response({"status": "reset", "seed": sandbox.seed})
 
 
+async def ca_certificate(request: web.Request) -> web.StreamResponse:
+    """``GET /__sandbox/ca.pem``: the CA that signs the sandbox's HTTPS certificate, for a
+    client to trust (fetch it once with ``curl -k``, or take it from --tls-ca-out)."""
+    settings = request.app[SANDBOX].settings
+    if not settings.serves_tls:
+        raise NotFound("The sandbox serves plain HTTP: it has no CA (start it with --tls)")
+    if settings.tls_cert is not None:
+        raise NotFound(
+            "The sandbox serves the certificate given with --tls-cert: trust the CA that "
+            "signed it; the sandbox has none of its own"
+        )
+    from sandbox.http.tls import CA_FILE
+
+    return web.Response(
+        body=(settings.tls_folder / CA_FILE).read_bytes(), content_type="application/x-pem-file"
+    )
+
+
 async def openapi_document(request: web.Request) -> web.StreamResponse:
     """``GET /__sandbox/openapi.json``: the document, its server the URL it was asked at. Built
     on first request: the generator stays off the start-up path (cold start)."""
@@ -299,6 +317,7 @@ ROUTES: tuple[web.RouteDef, ...] = (
     web.post("seed", set_seed),
     web.post("reset", reset),
     web.get("openapi.json", openapi_document),
+    web.get("ca.pem", ca_certificate),
 )
 
 

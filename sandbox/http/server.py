@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from sandbox.config import DEFAULT_PRIVATE_KEY, Settings
 from sandbox.http.accesslog import AccessLines
 from sandbox.http.app import create_app, direct_pushes
 from sandbox.http.appkeys import ACCESS_LINES, SANDBOX
+from sandbox.http.tls import prepare as prepare_tls
 from sandbox.http.wire import announce_answer_path
 from sandbox.model.sandbox import Sandbox
 
@@ -35,9 +37,19 @@ class Running:
     runner: web.AppRunner
     url: str
     sandbox: Sandbox
+    ca_path: Path | None = None  # with HTTPS, the CA clients must trust (None: one's own cert)
 
     async def stop(self) -> None:
+        server = self.runner.server
+        transports = [handler.transport for handler in server.connections] if server else []
         await self.runner.cleanup()
+        if self.url.startswith("https"):
+            # Closing a TLS connection waits (up to 30 s) for the client's close_notify, which
+            # an idle keep-alive client never sends: cut what is left, or the caller closing
+            # the loop leaves those sockets open.
+            for transport in transports:
+                if transport is not None:
+                    transport.abort()
 
 
 async def start(settings: Settings, app: web.Application | None = None) -> Running:
@@ -45,6 +57,7 @@ async def start(settings: Settings, app: web.Application | None = None) -> Runni
 
     Stopping gives requests in flight ``settings.grace`` seconds to finish, then cancels them.
     """
+    tls = prepare_tls(settings) if settings.serves_tls else None  # before binding anything
     if app is None:
         app = create_app(settings)
     runner = web.AppRunner(
@@ -57,7 +70,9 @@ async def start(settings: Settings, app: web.Application | None = None) -> Runni
     await runner.setup()
     assert runner.server is not None
     runner.server.request_handler = direct_pushes(app, runner.server.request_handler)
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(
+        runner, settings.host, settings.port, ssl_context=None if tls is None else tls.context
+    )
     try:
         await site.start()
     except OSError as error:
@@ -70,7 +85,9 @@ async def start(settings: Settings, app: web.Application | None = None) -> Runni
         raise SettingsError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
     host, port = runner.addresses[0][:2]
     shown_host = f"[{host}]" if ":" in host else host
-    return Running(runner, f"http://{shown_host}:{port}", app[SANDBOX])
+    scheme = "http" if tls is None else "https"
+    ca_path = None if tls is None else tls.ca_path
+    return Running(runner, f"{scheme}://{shown_host}:{port}", app[SANDBOX], ca_path)
 
 
 def banner(running: Running) -> str:
@@ -92,11 +109,14 @@ def banner(running: Running) -> str:
         identity = sandbox.identities.first_of(provider)
         if identity is not None:
             lines.append(f"    {provider:<10} {identity.token}")
+    if running.ca_path is not None:
+        lines.append(f"  HTTPS, signed by the CA in {running.ca_path} (trust it once)")
+    cacert = f" --cacert {running.ca_path}" if running.ca_path is not None else ""
     twitter = sandbox.identities.first_of("twitter")
     if twitter is not None:
         lines += [
             "  try:",
-            f"    curl -u {settings.public_key}:{shown_key} \\",
+            f"    curl{cacert} -u {settings.public_key}:{shown_key} \\",
             f"      -d '{EXAMPLE_TWEET}' \\",
             f"      {url}/push/identities/{twitter.token}/twitter/post.json",
         ]

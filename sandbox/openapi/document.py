@@ -383,6 +383,11 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
     "NewSeed": obj([], seed={"type": ["integer", "null"], "description": "null: unseeded"}),
     "Reset": obj(["status", "seed"], status={"const": "reset"}, seed={"type": ["integer", "null"]}),
     "OpenAPI": obj(["openapi", "info", "paths"], openapi={"type": "string"}),
+    "CaCertificate": {
+        "type": "string",
+        "pattern": "^-----BEGIN CERTIFICATE-----",
+        "description": "PEM: give it to clients as the CA to trust",
+    },
 }
 
 
@@ -402,6 +407,7 @@ class Control:
     params: Mapping[str, Schema] = field(default_factory=dict)  # of the path
     errors: tuple[int, ...] = ()
     arming: bool = False
+    media: str = "application/json"  # of the answer
 
 
 CONTROL_PLANE: tuple[Control, ...] = (
@@ -518,6 +524,14 @@ CONTROL_PLANE: tuple[Control, ...] = (
         errors=(404,),
     ),
     Control("get", "openapi.json", "This document", "OpenAPI"),
+    Control(
+        "get",
+        "ca.pem",
+        "With --tls: the CA certificate (PEM) that signs the sandbox's HTTPS certificate",
+        "CaCertificate",
+        errors=(404,),
+        media="application/x-pem-file",
+    ),
 )
 
 
@@ -537,7 +551,7 @@ def control_operation(row: Control) -> Schema:
         "responses": {
             str(row.status): {
                 "description": row.summary,
-                "content": {"application/json": {"schema": ref(row.answer)}},
+                "content": {row.media: {"schema": ref(row.answer)}},
             },
             **{
                 str(status): {"$ref": f"#/components/responses/Error{status}"}

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -142,6 +143,8 @@ class SandboxHandle:
         self._armed: list[tuple[Fault, bool]] = []
         self._restore: dict[str, Any] = {}
         self.url = running.url
+        # With HTTPS: the CA certificate to trust (requests' verify=, ssl.create_default_context)
+        self.ca_path = running.ca_path
         settings = running.sandbox.settings
         self.public_key, self.private_key = settings.public_key, settings.private_key
         self.auth = SiteAuth(settings.public_key, settings.private_key)
@@ -335,7 +338,25 @@ def settings_for(base: Settings, overrides: Mapping[str, Any]) -> Settings:
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise TypeError(f"unknown sandbox setting(s): {', '.join(unknown)}; known: {sorted(names)}")
-    return base.replace(**overrides)
+    return base.replace(**{name: _as_setting(name, value) for name, value in overrides.items()})
+
+
+_FIELD_TYPES = {f.name: str(f.type) for f in fields(Settings)}
+
+
+def _as_setting(name: str, value: Any) -> Any:
+    """What a marker writes naturally as the setting's type: a path as a string, one of a
+    list (``tls_names="*.api.localhost"``) alone."""
+    kind = _FIELD_TYPES[name]
+    if kind.startswith("Path") and isinstance(value, str):
+        return Path(value)
+    if kind.startswith("tuple") and isinstance(value, str | os.PathLike):
+        value = (value,)
+    if kind == "tuple[Path, ...]" and isinstance(value, list | tuple):
+        return tuple(Path(item) for item in value)
+    if kind.startswith("tuple") and isinstance(value, list):
+        return tuple(value)
+    return value
 
 
 class ThreadedSandbox:
