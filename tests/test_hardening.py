@@ -489,18 +489,19 @@ def test_seconds_that_are_not_finite_and_sensible_are_refused_at_start(
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("environ", "words"),
     [
-        ["--max-body", "9" * 5000],
-        ["--journal-size", "9" * 5000],
-        ["--journal-max-bytes", "0"],
-        ["--max-fault-rules", "0"],
+        ({"SANDBOX_MAX_BODY": "9" * 5000}, "SANDBOX_MAX_BODY"),
+        ({"SANDBOX_JOURNAL_SIZE": "9" * 5000}, "at most 20 digits"),
+        ({"SANDBOX_JOURNAL_MAX_BYTES": "0"}, "journal max bytes must be a whole number from 1"),
+        ({"SANDBOX_MAX_FAULT_RULES": "0"}, "max fault rules must be a whole number from 1"),
+        ({"SANDBOX_MAX_BODY": "999999999999999"}, "max body must be a whole number from 1"),
     ],
-    ids=["huge-size", "huge-count", "zero-bytes", "zero-rules"],
+    ids=["huge-size", "huge-count", "zero-bytes", "zero-rules", "over-a-tebibyte"],
 )
-def test_bounds_out_of_range_are_refused_at_start(argv: list[str]) -> None:
-    with pytest.raises((SettingsError, SystemExit)):
-        load_settings(argv, {})
+def test_bounds_out_of_range_are_refused_at_start(environ: dict[str, str], words: str) -> None:
+    with pytest.raises(SettingsError, match=words):
+        load_settings([], environ)
 
 
 @pytest.mark.parametrize(

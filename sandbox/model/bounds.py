@@ -206,21 +206,31 @@ class BoundedStore(Generic[K, V]):
         under ``FORGET_OLDEST`` forget the oldest items until the store fits again (never the
         new one: a single item larger than ``max_bytes`` is kept alone)."""
         cost = self.cost(value)
-        old = self._costs.get(key)
+        bound = self.bound
+        costs = self._costs
+        old = costs.get(key)
         if old is not None:
-            self.bound.give_back(old)  # replaced: room for its new value
-        try:
-            self.bound.admit(cost, what=what)
-        except BoundFull:
-            if old is not None:
-                self.bound.take(old)
-            raise
+            bound.give_back(old)  # replaced: room for its new value
+        if bound.policy == REFUSE:
+            try:
+                bound.admit(cost, what=what)
+            except BoundFull:
+                if old is not None:
+                    bound.take(old)
+                raise
+        items = self._items
         if old is not None:
-            del self._items[key]
-        self._items[key] = value
-        self._costs[key] = cost
-        self.bound.take(cost)
-        while self.bound.over() and len(self._items) > 1:
+            del items[key]
+        items[key] = value
+        costs[key] = cost
+        bound.count += 1
+        bound.size += cost
+        # inline Bound.over(): this runs for every journal entry
+        max_count, max_bytes = bound.max_count, bound.max_bytes
+        while (
+            (max_count is not None and bound.count > max_count)
+            or (max_bytes is not None and bound.size > max_bytes)
+        ) and len(items) > 1:
             self._forget_oldest()
 
     def _forget_oldest(self) -> None:

@@ -73,6 +73,22 @@ def _text_cost(value: str) -> int:
     return 6 * len(value) + 2
 
 
+# The cost of the texts entries repeat (resource and provider names, identity tokens, the
+# infos of refusals): most are found here.
+_TEXT_COSTS: dict[str, int] = {}
+
+
+def _known_text_cost(value: str) -> int:
+    cost = _TEXT_COSTS.get(value)
+    if cost is None:
+        cost = _text_cost(value)
+        if len(value) <= 256:
+            if len(_TEXT_COSTS) >= 4096:
+                _TEXT_COSTS.clear()
+            _TEXT_COSTS[value] = cost
+    return cost
+
+
 @dataclass(slots=True, frozen=True)
 class Truncated:
     """A body over the per-entry cap: its first ``kept`` bytes as text, its size and digest."""
@@ -151,7 +167,8 @@ class Entry:
                 self.path = self.path.replace(secret, REDACTED)
             if self.info is not None and secret in self.info:
                 self.info = self.info.replace(secret, REDACTED)
-            if any(secret in value for value in self.request_headers):
+            flat = self.request_headers
+            if isinstance(flat, tuple) and secret in _flat_facts(flat)[1]:
                 self.request_headers = tuple(
                     value.replace(secret, REDACTED) for value in self.request_headers
                 )
@@ -233,12 +250,10 @@ class Entry:
         byte budget counts. Once compact."""
         flat = self.request_headers
         assert isinstance(flat, tuple)
-        total = _ENTRY_OVERHEAD + _text_cost(self.path) + len(self.method)
-        for part in flat:
-            total += _text_cost(part) + 2
+        total = _ENTRY_OVERHEAD + _text_cost(self.path) + len(self.method) + _flat_facts(flat)[0]
         for text in (self.resource, self.identity, self.provider, self.info):
             if text is not None:
-                total += _text_cost(text)
+                total += _known_text_cost(text)
         body = self.body
         if isinstance(body, bytes):
             total += len(body)
@@ -269,11 +284,36 @@ def nested_deeper(text: bytes, limit: int) -> bool:
     return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
 
 
+# What the flat headers of recent requests cost and hold (their values joined, to look for
+# secrets in one search): requests repeat their headers, so most find theirs known.
+_FLAT_FACTS: dict[tuple[str, ...], tuple[int, str]] = {}
+
+
+def _flat_facts(flat: tuple[str, ...]) -> tuple[int, str]:
+    facts = _FLAT_FACTS.get(flat)
+    if facts is None:
+        if len(_FLAT_FACTS) >= _FLAT_HEADERS_MAX:
+            _FLAT_FACTS.clear()
+        cost = sum(_text_cost(part) + 2 for part in flat)
+        facts = _FLAT_FACTS[flat] = (cost, "\n".join(flat))
+    return facts
+
+
+# The last data costed, and its cost: a push's result is costed for the published objects,
+# then for its journal entry.
+_last_data: tuple[object, int] = (None, 0)
+
+
 def _data_cost(value: Any) -> int:
+    global _last_data  # noqa: PLW0603 (a one-entry memo)
+    if _last_data[0] is value:
+        return _last_data[1]
     try:
-        return len(orjson.dumps(value))
+        cost = len(orjson.dumps(value))
     except (orjson.JSONEncodeError, TypeError):
-        return len(json.dumps(value, ensure_ascii=True))
+        cost = len(json.dumps(value, ensure_ascii=True))
+    _last_data = (value, cost)
+    return cost
 
 
 def _parsed(body: bytes) -> Any:
