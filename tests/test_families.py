@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from sandbox.api.families import BY_NAME, CALLS, SCHEMAS
 from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
@@ -14,6 +15,7 @@ from sandbox.api.push import BY_NAME as PUSHES
 from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.model.answers import ANSWERS
+from sandbox.testing.handle import SandboxHandle
 from tests.conftest import AUTH, NO_CONSENT_TOKEN, TOKENS, ClientFactory, example, push_path
 
 Client = Any
@@ -434,3 +436,30 @@ async def test_wrong_method_on_a_family_path_says_what_it_accepts(client: Client
 def test_family_calls_are_named_once() -> None:
     assert BY_NAME["pull.facebook.page.posts"].path.endswith("/facebook/page/{page_id}/posts.json")
     assert len({(c.method, c.path) for c in CALLS}) == len(CALLS)
+
+
+# --- the pytest handle, strict identities -------------------------------------------------
+
+
+def test_the_handle_connects_and_expires_tokens(sandbox_server: SandboxHandle) -> None:
+    connection = sandbox_server.connect("facebook")
+    token = connection["user"]["identity"]["identity_token"]
+    assert connection["plugin"]["data"]["action"] == "login"
+    url = sandbox_server.push_url("facebook/page/post.json", token)
+    body = {"request": {"push": {"page": {"id": "42", "message": "hi"}}}}
+    assert requests.post(url, json=body, auth=sandbox_server.auth, timeout=10).status_code == 200
+    sandbox_server.expire_token(token)
+    assert requests.post(url, json=body, auth=sandbox_server.auth, timeout=10).status_code == 403
+    again = sandbox_server.connect("facebook", token)
+    assert again["user"]["user_token"] == connection["user"]["user_token"]
+    assert requests.post(url, json=body, auth=sandbox_server.auth, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("settings", [Settings(strict_identities=True)])
+async def test_strict_identities_offer_no_new_user(client: Client) -> None:
+    response = await client.post("/__sandbox/connections", json={"provider": "twitter"})
+    assert response.status == 400
+    page = await client.get("/socialize/connect/direct/twitter/?callback_uri=http://localhost:9/cb")
+    text = await page.text()
+    assert page.status == 200
+    assert 'value="new"' not in text and TOKENS["twitter"] in text

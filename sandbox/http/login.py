@@ -236,6 +236,7 @@ def _document(title: str, brand: str, body: str, *, onload: str = "") -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="data:,">\n'
         f"<title>{html.escape(title)}</title>\n<style>:root{{--brand:{brand}}}{STYLE}</style>\n"
         f"</head>\n<body{onload}>\n{body}\n</body>\n</html>\n"
     )

@@ -19,6 +19,7 @@ import aiohttp
 
 from sandbox.config import Settings
 from sandbox.http.server import Running, start
+from sandbox.model.answers import connection_json
 from sandbox.model.faults import Fault
 from sandbox.model.journal import body_matches, push_node
 from sandbox.model.sandbox import Sandbox
@@ -172,6 +173,31 @@ class SandboxHandle:
         return self._on_loop(
             lambda: self.state.identities.register({"provider": provider, **details}).token
         )
+
+    def connect(
+        self,
+        provider: str,
+        identity: str | None = None,
+        *,
+        user: str | None = None,
+        service: str = "social_login",
+    ) -> dict[str, Any]:
+        """A Social Login connection, as a person allowing the consent page makes it (a new
+        identity of a new user when ``identity`` is None): what ``GET /connections/<token>.json``
+        answers in ``result.data``, plus its ``connection_token``. The identity token a push
+        needs is ``["user"]["identity"]["identity_token"]``."""
+
+        def make() -> dict[str, Any]:
+            sandbox = self.state
+            connection = sandbox.connect(provider, identity, user_token=user, service=service)
+            return {"connection_token": connection.token, **connection_json(sandbox, connection)}
+
+        return self._on_loop(make)
+
+    def expire_token(self, identity: str) -> None:
+        """The network's access token of ``identity`` expires: its pushes answer 403 until it is
+        synchronized (``force_token_update``) or connects again (oneall-api.md §5)."""
+        self._on_loop(lambda: self.state.expire_token(identity))
 
     def fail(
         self,
