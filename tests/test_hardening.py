@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import resource
 import signal
 import socket
@@ -502,6 +503,34 @@ def test_seconds_that_are_not_finite_and_sensible_are_refused_at_start(
 def test_bounds_out_of_range_are_refused_at_start(environ: dict[str, str], words: str) -> None:
     with pytest.raises(SettingsError, match=words):
         load_settings([], environ)
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("setting", "name", "text", "words"),
+    [
+        ("identities", "i.json", '{"identities": ' + DEEP_JSON + "}", "nested too deeply"),
+        ("faults", "f.json", '{"rules": ' + DEEP_JSON + "}", "nested too deeply"),
+        ("faults", "f.toml", "[[rules]]\nx = " + DEEP_JSON + "\n", "TOML nested too deeply"),
+        ("faults", "f.toml", b"\xff\xfe[[rules]]", r"is not UTF-8 text \(byte 0"),
+        ("identities", "/dev/zero", "", "is larger than 67108864 bytes"),
+        ("journal_file", "fifo", "", "cannot open journal file"),
+    ],
+    ids=["deep-identities", "deep-json-faults", "deep-toml-faults", "not-utf8", "endless", "fifo"],
+)
+def test_files_named_at_start_that_cannot_be_used_are_one_sentence(
+    tmp_path: Path, setting: str, name: str, text: str | bytes, words: str
+) -> None:
+    path = Path(name) if name.startswith("/") else tmp_path / name
+    if name == "fifo":
+        os.mkfifo(path)
+    elif not name.startswith("/"):
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    value: Any = (path,) if setting == "faults" else path
+    with pytest.raises(SettingsError, match=words):
+        create_app(Settings(**{setting: value}))
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from sandbox.api.errors import SettingsError
 from sandbox.api.families import CALLS, FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
+from sandbox.model.files import read_settings_text
 
 # Effects on the answer to the request itself.
 ANSWER_EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
@@ -503,15 +504,14 @@ def resolve_scenario(given: Path | str, *, files: bool = True) -> Path:
 def read_rules_file(path: Path) -> list[object]:
     """The rules of a TOML (``[[rules]]``) or JSON (``{"rules": [...]}``) scenario file."""
     path = resolve_scenario(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SettingsError(f"cannot read fault scenario {path}: {error.strerror}") from None
+    text = read_settings_text(path, "fault scenario")
+    kind = "JSON" if path.suffix == ".json" else "TOML"
     try:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as error:
-        kind = "JSON" if path.suffix == ".json" else "TOML"
         raise SettingsError(f"fault scenario {path} is not valid {kind}: {error}") from None
+    except RecursionError:
+        raise SettingsError(f"fault scenario {path} is {kind} nested too deeply") from None
     rules = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(rules, list):
         raise SettingsError(

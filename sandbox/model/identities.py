@@ -18,6 +18,7 @@ import orjson
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
+from sandbox.model.files import read_settings_text
 from sandbox.model.tokens import derived
 
 TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
@@ -294,12 +295,13 @@ def _is_account(data: Mapping[str, Any], texts: tuple[str, ...]) -> bool:
 
 def read_identities_file(path: Path) -> list[dict[str, Any]]:
     """The ``identities`` list of a JSON file; SettingsError with the file name on any problem."""
+    text = read_settings_text(path, "identities file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SettingsError(f"cannot read identities file {path}: {error.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as error:
+        data = json.loads(text)
+    except ValueError as error:
         raise SettingsError(f"identities file {path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise SettingsError(f"identities file {path} is JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("identities"), list):
         raise SettingsError(
             f'identities file {path} must hold {{"identities": [ ... ]}}, one object per identity'

@@ -420,7 +420,12 @@ class JournalFile:
     def __init__(self, path: Path, troubles: Troubles) -> None:
         self.path = path
         self._troubles = troubles
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd: int | None = os.open(
+            # O_NONBLOCK: a FIFO nobody reads is refused at start, not a start that hangs
+            path,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK,
+            0o644,
+        )
 
     def write(self, line: bytes) -> None:
         if self._fd is None:
