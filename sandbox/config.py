@@ -35,6 +35,7 @@ class Settings:
     identities: Path | None = None
     strict_identities: bool = False
     allow_unknown_keys: bool = False
+    validation: str = "live"
     deprecated: str = "allow"
     max_body: int = MIB
     max_auto_identities: int = 10_000
@@ -102,6 +103,8 @@ class Settings:
                     f"{name.replace('_', ' ')} {value!r} is not a lowercase UUID "
                     "(8-4-4-4-12 hex digits, as OneAll issues them)"
                 )
+        if self.validation not in ("live", "strict"):
+            raise SettingsError(f"validation must be 'live' or 'strict', got {self.validation!r}")
         if self.deprecated not in ("allow", "refuse"):
             raise SettingsError(f"deprecated must be 'allow' or 'refuse', got {self.deprecated!r}")
         if not 0 <= self.port <= 65535:
@@ -302,9 +305,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "allow_unknown_keys",
-        "accept and ignore keys a resource does not define (default: refuse them)",
+        "ignore keys a resource does not define, with a warning, in either validation profile "
+        "(live ignores them anyway; strict refuses them otherwise)",
         parse_bool,
         kind="switch",
+    ),
+    Option(
+        "validation",
+        "'live': accept what the live API accepts (empty values, ids as numbers, padded URLs, "
+        "unknown keys ...) with an X-Sandbox-Warning each; 'strict': refuse it with a 400",
+        choices=("live", "strict"),
     ),
     Option(
         "deprecated",

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import TestClient, make_mocked_request
 
+from sandbox.api import live
 from sandbox.api.errors import PayloadTooLarge
 from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
@@ -176,7 +177,8 @@ async def test_bad_credentials_are_refused_with_401(
     assert response.status == 401
     assert status_of(answer)["code"] == 401
     assert status_of(answer)["flag"] == "error"
-    assert words in status_of(answer)["info"]
+    assert status_of(answer)["info"] == live.UNAUTHORIZED  # the live API's (spec §7)
+    assert words in response.headers["X-Sandbox-Detail"]  # the sandbox's own
     assert "result" not in answer["response"]
 
 
@@ -197,9 +199,10 @@ async def test_identity_without_consent_is_refused(client: Client) -> None:
     "token", ["not-a-token", "5F2FF82C", "5f2ff82c-882f-43f2-b1c4-28193402decg"]
 )
 async def test_token_that_is_not_a_uuid_is_not_found(client: Client, token: str) -> None:
-    status, _, answer = await push(client, BY_NAME["twitter.post"], token=token)
+    status, headers, answer = await push(client, BY_NAME["twitter.post"], token=token)
     assert status == 404
-    assert "No identity found for the identity_token" in status_of(answer)["info"]
+    assert status_of(answer)["info"] == live.IDENTITY_NOT_FOUND
+    assert "No identity found for the identity_token" in headers["X-Sandbox-Detail"]
 
 
 async def test_unknown_uuid_is_registered_on_first_use(client: Client) -> None:
@@ -217,9 +220,10 @@ async def test_strict_mode_knows_only_known_tokens_and_their_targets(
     aiohttp_client: ClientFactory,
 ) -> None:
     client = await aiohttp_client(create_app(Settings(strict_identities=True)))
-    status, _, answer = await push(client, BY_NAME["twitter.post"], token=UUID_ANY)
+    status, headers, answer = await push(client, BY_NAME["twitter.post"], token=UUID_ANY)
     assert status == 404
-    assert UUID_ANY in status_of(answer)["info"]
+    assert status_of(answer)["info"] == live.IDENTITY_NOT_FOUND
+    assert UUID_ANY in headers["X-Sandbox-Detail"]
     body = {"request": {"push": {"page": {"id": "999999999999999", "message": "hi"}}}}
     status, _, answer = await push(client, BY_NAME["facebook.page.post"], body)
     assert status == 404

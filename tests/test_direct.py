@@ -140,7 +140,12 @@ async def test_a_refused_body_is_journaled_as_sent(
 ) -> None:
     raw = b'\xef\xbb\xbf{"request": {"push": {"post": {"message": "Hi", "colour": 1}}}}'
     status, _, body, journal = await same_answer(
-        served, routed, "POST", TWEET, data=raw, headers={"Authorization": AUTH}
+        served,
+        routed,
+        "POST",
+        TWEET,
+        data=raw,
+        headers={"Authorization": AUTH, "X-Sandbox-Validation": "strict"},
     )
     assert status == 400
     assert "[request->push->post->colour]" in body["response"]["request"]["status"]["info"]

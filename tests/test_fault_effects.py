@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from sandbox.api import live
 from sandbox.api.errors import SettingsError
 from sandbox.api.push import BY_NAME, Endpoint
 from sandbox.config import Settings
@@ -99,6 +100,18 @@ def status_of(answer: Any) -> dict[str, Any]:
 # --- every preset -----------------------------------------------------------------------------
 
 
+# The presets that emulate a case whose live sentence is known (spec §7), on a tweet.
+LIVE_INFO = {
+    "invalid_credentials": live.UNAUTHORIZED,
+    "identity_not_found": live.IDENTITY_NOT_FOUND,
+    "provider_token_expired": live.PROVIDER_REFUSED.format(object="post"),
+    "provider_refused": live.PROVIDER_REFUSED.format(object="post"),
+}
+assert LIVE_INFO["provider_refused"] == (
+    "The post cannot be published. The provider send back an unknown response. Our quality "
+    "assurance team will immediately have a look at this issue."
+)
+
 # Presets that fail a video's processing answer normally; tests/test_videos.py covers them.
 ANSWER_PRESETS = [name for name, rule in PRESETS.items() if rule["effect"] in ANSWER_EFFECTS]
 
@@ -126,7 +139,11 @@ async def test_each_preset_over_http(client: Client, name: str) -> None:
         answer = await response.json()
         assert status_of(answer)["flag"] == "error"
         assert status_of(answer)["code"] == status
-        assert words in status_of(answer)["info"]
+        if name in LIVE_INFO:  # the live API's sentence; the sandbox's in the detail header
+            assert status_of(answer)["info"] == LIVE_INFO[name]
+            assert words in response.headers["X-Sandbox-Detail"]
+        else:
+            assert words in status_of(answer)["info"]
         assert answer["response"]["request"]["resource"] == push_path(TWEET)
         assert "result" not in answer["response"]
         if name == "rate_limited":

@@ -31,7 +31,9 @@ from sandbox.openapi.document import ARMING_TAG, CONTROL_PLANE, build_document
 from tests.conftest import AUTH, ENDPOINT_IDS, ClientFactory, Contract, example, push_path
 
 Client = Any
-DOCUMENT = build_document()
+DOCUMENT = build_document()  # the strict profile's: every rule of the schemas, precisely
+# What the sandbox serves with the default settings: the live profile's (spec §6).
+SERVED = build_document(validation=Settings().validation)
 OPERATIONS = [
     (method, path, operation)
     for path, item in DOCUMENT["paths"].items()
@@ -199,13 +201,15 @@ async def test_served_document_names_the_sandbox_it_came_from(client: Client) ->
     assert served["servers"] == [
         {"url": str(client.make_url("/")).rstrip("/"), "description": "this sandbox"}
     ]
-    assert {**served, "servers": DOCUMENT["servers"]} == json.loads(json.dumps(DOCUMENT))
+    assert {**served, "servers": SERVED["servers"]} == json.loads(json.dumps(SERVED))
 
 
 def test_cli_prints_the_document_and_exits(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--openapi"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(SERVED))
+    assert main(["--openapi", "--validation", "strict"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(DOCUMENT))
-    assert main(["--openapi", "--allow-unknown-keys"]) == 0
+    assert main(["--openapi", "--validation", "strict", "--allow-unknown-keys"]) == 0
     schema = json.loads(capsys.readouterr().out)["components"]["schemas"]["twitter.post.request"]
     post = schema["properties"]["request"]["properties"]["push"]["properties"]["post"]
     assert "additionalProperties" not in post
@@ -267,11 +271,11 @@ async def test_answers_broken_on_purpose_by_a_fault_are_not_checked(client: Clie
 
 
 @contextmanager
-def running_sandbox(log: Path) -> Iterator[str]:
+def running_sandbox(log: Path, *args: str) -> Iterator[str]:
     """``oneall-sandbox --port 0`` in a process of its own; yields its URL."""
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--port", "0", "--seed", "1", "-q"],
+            [sys.executable, "-m", "sandbox", "--port", "0", "--seed", "1", "-q", *args],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -289,10 +293,12 @@ def running_sandbox(log: Path) -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_bounded_fuzz_run_finds_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("validation", ["live", "strict"])
+def test_bounded_fuzz_run_finds_nothing(tmp_path: Path, validation: str) -> None:
     """Every phase of Schemathesis (examples, coverage, fuzzing, stateful), positive and
-    negative cases, every check, on every operation but the arming ones: a few seconds."""
-    with running_sandbox(tmp_path / "sandbox.log") as url:
+    negative cases, every check, on every operation but the arming ones: a few seconds. In
+    each validation profile, against the document the sandbox serves for it."""
+    with running_sandbox(tmp_path / "sandbox.log", "--validation", validation) as url:
         result = subprocess.run(
             [
                 sys.executable,

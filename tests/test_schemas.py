@@ -67,10 +67,12 @@ def changed(resource: str, /, **keys: object) -> dict[str, Any]:
 
 
 def refused(validators: Validators, name: str, body: object) -> str:
+    """The sandbox's own sentence: ``info``, or its detail where ``info`` is the live API's
+    (a wrong node, spec §7)."""
     with pytest.raises(BadRequest) as caught:
         validators.validate(name, body)
     assert caught.value.status == 400
-    return caught.value.info
+    return caught.value.detail or caught.value.info
 
 
 def url_keys(endpoint: Endpoint) -> list[str]:
@@ -186,6 +188,12 @@ def test_push_not_an_object(validators: Validators) -> None:
 
 def test_wrong_node(validators: Validators) -> None:
     body = {"request": {"push": {"picture": {"url": "https://example.com/a.png"}}}}
+    with pytest.raises(BadRequest) as caught:
+        validators.validate("twitter.post", body)
+    assert caught.value.info == (
+        "The request cannot be processed. Please verify the format of the "
+        "[request->push->post] node."
+    )
     info = refused(validators, "twitter.post", body)
     assert info == (
         "[request->push->post] is missing: this resource expects a post node, got picture"

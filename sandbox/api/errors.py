@@ -40,12 +40,19 @@ class RequestError(SandboxError):
         *,
         status: int | None = None,
         headers: Mapping[str, str] | None = None,
+        detail: str | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> None:
         super().__init__(info)
         self.info = info
         if status is not None:
             self.status = status
         self.headers: dict[str, str] = dict(headers or {})
+        # The sandbox's own precise sentence where ``info`` is the live API's (spec §7), sent
+        # as the X-Sandbox-Detail header (escaped and bounded) and kept in the journal.
+        self.detail = detail or self.headers.pop("X-Sandbox-Detail", None)
+        # What the body's validation warned about, answered with the refusal (spec §6).
+        self.warnings = warnings
 
 
 class BadRequest(RequestError):

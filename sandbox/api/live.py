@@ -1,8 +1,19 @@
-"""Sentences the live API answers with, verbatim, for the cases the API around the push
-shares with the push (push-api.md §7)."""
+"""Sentences the live API answers with, verbatim, where they are known (push-api.md §7):
+``info`` carries them, and the sandbox's precise explanation goes in the ``X-Sandbox-Detail``
+header, the journal and the log line. Where no live sentence is known, ``info`` is the
+sandbox's own."""
 
 from __future__ import annotations
 
+# docs.oneall.com, "responses and errors"
+UNAUTHORIZED = (
+    "Authentication credentials are missing or incorrect: "
+    "http://docs.oneall.com/api/basic/authentication/"
+)
+# oneall/php-sdk pull request 9; {node}: the node the resource expects
+WRONG_NODE = (
+    "The request cannot be processed. Please verify the format of the [request->push->{node}] node."
+)
 # oneall/node-js-sdk issue 3
 IDENTITY_NOT_FOUND = "No identity has been found for the specified identity_token"
 
@@ -14,3 +25,7 @@ def provider_refused(object_name: str) -> str:
         f"The {object_name} cannot be published. The provider send back an unknown response. "
         "Our quality assurance team will immediately have a look at this issue."
     )
+
+
+# provider_refused as a template: {object} is filled in when a fault rule fires.
+PROVIDER_REFUSED = provider_refused("{object}")

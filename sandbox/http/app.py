@@ -27,7 +27,7 @@ from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from sandbox.api import envelope
+from sandbox.api import envelope, live
 from sandbox.api.errors import (
     BadRequest,
     Forbidden,
@@ -39,6 +39,13 @@ from sandbox.api.errors import (
 )
 from sandbox.api.families import CALLS as FAMILY_CALLS
 from sandbox.api.families import out_of_scope
+from sandbox.api.headers import (
+    DETAIL_HEADER,
+    PROFILE_HEADER,
+    WARNING_HEADER,
+    header_value,
+    warning_values,
+)
 from sandbox.api.push import ENDPOINTS, PUSH_PREFIX, Endpoint
 from sandbox.config import Settings
 from sandbox.http import effects
@@ -61,6 +68,7 @@ from sandbox.model.jobs import JOB_HEADER
 from sandbox.model.journal import Entry, body_for_journal
 from sandbox.model.sandbox import Sandbox
 from sandbox.validation.body import BOM, read_json, strict_json
+from sandbox.validation.profiles import PROFILES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENTRY = web.RequestKey("entry", Entry)  # the request's journal Entry, made by push()
@@ -311,14 +319,18 @@ def finish(
     *,
     app: web.Application,
 ) -> web.StreamResponse:
-    """Journal the exchange and log its line; the answer goes out as it is. ``app``: a push
-    :func:`direct_pushes` answered has no route, so no ``request.app``."""
+    """Journal the exchange and log its line; the answer goes out as it is, with the
+    sandbox's warnings and detail (spec §6, §7) when it is not already on its way. ``app``: a
+    push :func:`direct_pushes` answered has no route, so no ``request.app``."""
     response, info = answered
     info = entry.info or info  # what an injected fault put in place of the answer
     if not request.content.is_eof() and not response.prepared:
         # Refused before its body arrived (too large, too many in flight): the connection
         # is closed after the answer rather than kept reading a body no one will use.
         response.force_close()
+    if (entry.warnings or entry.detail) and not response.prepared:
+        for name, value in sandbox_headers(entry):
+            response.headers.add(name, value)
     if entry.body is None and request.body_exists:  # refused before the pipeline read it
         entry.body = body_received(request)
     entry.duration_ms = (time.perf_counter() - started) * 1000
@@ -333,6 +345,8 @@ def finish(
             f"{entry.method} {entry.path} -> {entry.status or 'closed'} "
             f"{entry.duration_ms:.1f}ms{'' if response.status < 400 else f' ({info})'}"
             + (f" [fault {entry.fault['id']}: {entry.fault['effect']}]" if entry.fault else "")
+            + (f" [detail: {header_value(entry.detail)}]" if entry.detail else "")
+            + (warnings_for_log(entry.warnings) if entry.warnings else "")
         )
         lines = app.get(ACCESS_LINES)
         if lines is None:
@@ -340,6 +354,37 @@ def finish(
         else:
             lines.add(line)
     return response
+
+
+def sandbox_headers(entry: Entry) -> list[tuple[str, str]]:
+    """The ``X-Sandbox-Warning`` headers (one a warning, bounded) and ``X-Sandbox-Detail``."""
+    pairs = [(WARNING_HEADER, value) for value in warning_values(entry.warnings)]
+    if entry.detail:
+        pairs.append((DETAIL_HEADER, header_value(entry.detail)))
+    return pairs
+
+
+_LOGGED_WARNINGS = 3
+
+
+def warnings_for_log(warnings: tuple[str, ...]) -> str:
+    """The first warnings for the access log line, shaped as in the headers."""
+    shown = "; ".join(header_value(warning) for warning in warnings[:_LOGGED_WARNINGS])
+    more = len(warnings) - _LOGGED_WARNINGS
+    return f" [warnings: {shown}{f'; and {more} more' if more > 0 else ''}]"
+
+
+def validation_profile(request: web.Request, settings: Settings) -> str:
+    """The request's ``X-Sandbox-Validation`` profile, else the server's (``--validation``)."""
+    sent = request.headers.get(PROFILE_HEADER)
+    if sent is None:
+        return settings.validation
+    profile = sent.strip().lower()
+    if profile not in PROFILES:
+        raise BadRequest(
+            f"{PROFILE_HEADER} must be one of {', '.join(PROFILES)}, got {header_value(sent)!r}"
+        )
+    return profile
 
 
 def body_received(request: web.Request) -> Any:
@@ -436,6 +481,9 @@ async def push(
         )
     except RequestError as error:
         answered = error_response(entry.path, error), error.info
+        entry.detail = error.detail
+        if error.warnings:
+            entry.warnings = error.warnings
     except (web.HTTPException, web.RequestPayloadError) as http:
         answered = refusal_response(request, http)
     except ClientGone:  # the client hung up while sending its body: journaled, no traceback
@@ -475,14 +523,27 @@ async def pipeline(
         entry.body = raw.decode("utf-8", "replace")
     authenticate(request.headers.get("Authorization"), settings)
     headers = deprecation(endpoint, settings)
-    admitted = publishing.admit(sandbox, endpoint, token, body, params, unreadable=unreadable)
+    admitted = publishing.admit(
+        sandbox,
+        endpoint,
+        token,
+        body,
+        params,
+        unreadable=unreadable,
+        profile=validation_profile(request, settings),
+    )
+    entry.warnings = admitted.warnings
     fault = pick_fault(request, sandbox, endpoint, token)
     if fault is not None:
         entry.fault = fault.to_json()
         expire_on(fault, admitted.identity)
         if fault.effect in ANSWER_EFFECTS:
             replaced = await effects.before_answer(
-                fault, request, endpoint.provider, sandbox.shutdown
+                fault,
+                request,
+                endpoint.provider,
+                sandbox.shutdown,
+                publishing.object_name(endpoint),
             )
             if replaced is not None:
                 entry.info = f"Injected fault: {fault.preset or fault.effect}"
@@ -496,7 +557,9 @@ async def pipeline(
     answer = envelope.success(entry.path, data)
     if fault is not None and fault.effect == "slow_body":
         return (
-            await effects.dribble(request, answer, fault, headers, sandbox.shutdown),
+            await effects.dribble(
+                request, answer, fault, headers, sandbox.shutdown, extra=sandbox_headers(entry)
+            ),
             envelope.SUCCESS_INFO,
         )
     return json_answer(answer, headers=headers), envelope.SUCCESS_INFO
@@ -542,25 +605,30 @@ def authenticate(header: str | None, settings: Settings) -> None:
         "and its private key as password"
     )
     if not header:
-        raise Unauthorized(f"Authentication required: {how}")
+        raise _unauthorized(f"Authentication required: {how}")
     scheme, space, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         # The scheme is named only when it looks like one: a credential sent without a
         # scheme must not be echoed (the answer goes to the journal and the log).
         named = f" {scheme!r}" if space and _SCHEME.fullmatch(scheme) else ""
-        raise Unauthorized(f"Unsupported authentication scheme{named}: {how}")
+        raise _unauthorized(f"Unsupported authentication scheme{named}: {how}")
     try:
         user, colon, password = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         )
     except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII header value
-        raise Unauthorized(f"Malformed HTTP Basic credentials: {how}") from None
+        raise _unauthorized(f"Malformed HTTP Basic credentials: {how}") from None
     if not colon:
-        raise Unauthorized(f"Malformed HTTP Basic credentials (no colon between the keys): {how}")
+        raise _unauthorized(f"Malformed HTTP Basic credentials (no colon between the keys): {how}")
     if (user, password) == keys:
         return
     wrong = "public key" if user != settings.public_key else "private key"
-    raise Unauthorized(f"Invalid API credentials: the {wrong} does not match this site's keys")
+    raise _unauthorized(f"Invalid API credentials: the {wrong} does not match this site's keys")
+
+
+def _unauthorized(detail: str) -> Unauthorized:
+    """The live API's 401 sentence (spec §7), the sandbox's own as the detail."""
+    return Unauthorized(live.UNAUTHORIZED, detail=detail)
 
 
 def deprecation(endpoint: Endpoint, settings: Settings) -> Mapping[str, str]:

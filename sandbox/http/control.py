@@ -156,7 +156,7 @@ def _int_query(request: web.Request, name: str) -> int | None:
     return int(value)
 
 
-JOURNAL_FILTERS = ("resource", "identity", "status", "since", "direction", "body")
+JOURNAL_FILTERS = ("resource", "identity", "status", "since", "direction", "body", "warnings")
 
 
 def _json_query(request: web.Request, name: str) -> Any:
@@ -176,8 +176,9 @@ def _json_query(request: web.Request, name: str) -> Any:
 
 
 async def read_journal(request: web.Request) -> web.Response:
-    """``?resource=twitter.post&identity=<token>&status=429&since=<id>&direction=inbound`` and
-    ``body=<URL-encoded JSON>``, contained in the request body or its object node. A filter
+    """``?resource=twitter.post&identity=<token>&status=429&since=<id>&direction=inbound``,
+    ``body=<URL-encoded JSON>``, contained in the request body or its object node, and
+    ``warnings=1`` (only the exchanges validation warned about; 0: only the others). A filter
     the journal does not know is refused: ignored, it would answer every entry."""
     unknown = sorted(set(request.query) - set(JOURNAL_FILTERS))
     if unknown:
@@ -186,6 +187,9 @@ async def read_journal(request: web.Request) -> web.Response:
             f"{', '.join(JOURNAL_FILTERS)}"
         )
     journal = request.app[SANDBOX].journal
+    warned = _int_query(request, "warnings")
+    if warned not in (None, 0, 1):
+        raise BadRequest(f"The query parameter warnings must be 0 or 1, got {warned}")
     entries = journal.select(
         resource=request.query.get("resource") or None,
         identity=request.query.get("identity") or None,
@@ -193,6 +197,7 @@ async def read_journal(request: web.Request) -> web.Response:
         since=_int_query(request, "since"),
         direction=request.query.get("direction") or None,
         body=_json_query(request, "body"),
+        warned=None if warned is None else warned == 1,
     )
     # Each entry as its own JSON text: bodies go in as received, never parsed again.
     body = b'{"entries":[%s],"dropped":%d}' % (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from aiohttp import web
 
@@ -44,8 +44,19 @@ async def wait(request: web.Request, shutdown: Shutdown, seconds: float) -> bool
     return False
 
 
-def info_of(fault: Fault, provider: str, default: str) -> str:
-    return (fault.info or default).replace("{provider}", PROVIDER_NAMES.get(provider, provider))
+def info_of(fault: Fault, provider: str, default: str, noun: str = "request") -> str:
+    """The rule's sentence: ``{provider}`` is the network's name, ``{object}`` what the
+    resource publishes (post, picture, video ...)."""
+    return _filled(fault.info or default, provider, noun)
+
+
+def detail_of(fault: Fault, provider: str, noun: str) -> str | None:
+    return None if fault.detail is None else _filled(fault.detail, provider, noun)
+
+
+def _filled(sentence: str, provider: str, noun: str) -> str:
+    name = PROVIDER_NAMES.get(provider, provider)
+    return sentence.replace("{provider}", name).replace("{object}", noun)
 
 
 def reset_connection(request: web.Request) -> web.Response:
@@ -56,7 +67,7 @@ def reset_connection(request: web.Request) -> web.Response:
 
 
 async def before_answer(
-    fault: Fault, request: web.Request, provider: str, shutdown: Shutdown
+    fault: Fault, request: web.Request, provider: str, shutdown: Shutdown, noun: str = "request"
 ) -> web.StreamResponse | None:
     """Apply the rule up to the answer: a response (or raised refusal) that replaces the normal
     one, or None to let the pipeline answer normally (delay, slow body)."""
@@ -69,7 +80,10 @@ async def before_answer(
     if effect == "error" or (effect == "delay" and fault.status is not None):
         assert fault.status is not None
         raise ProviderError(
-            info_of(fault, provider, "Injected failure"), status=fault.status, headers=fault.headers
+            info_of(fault, provider, "Injected failure", noun),
+            status=fault.status,
+            headers=fault.headers,
+            detail=detail_of(fault, provider, noun),
         )
     if effect == "hang":
         await wait(request, shutdown, fault.max_ms / 1000)
@@ -112,9 +126,14 @@ async def dribble(
     fault: Fault,
     headers: Mapping[str, str],
     shutdown: Shutdown,
+    *,
+    extra: Iterable[tuple[str, str]] = (),
 ) -> web.StreamResponse:
-    """The normal answer, in ``chunks`` pieces spread over ``duration_ms`` (with its length)."""
+    """The normal answer, in ``chunks`` pieces spread over ``duration_ms`` (with its length);
+    ``extra``: headers a name may repeat in (the sandbox's warnings)."""
     response = web.StreamResponse(status=200, headers={**headers, **fault.headers})
+    for name, value in extra:
+        response.headers.add(name, value)
     response.content_type = "application/json"
     response.content_length = len(body)
     await response.prepare(request)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
+from sandbox.api import live
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import SettingsError
 from sandbox.api.families import CALLS, FAMILIES
@@ -56,13 +57,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "invalid_credentials": {
         "effect": "error",
         "status": 401,
-        "info": "Invalid API credentials: the public key or the private key does not match "
+        "info": live.UNAUTHORIZED,
+        "detail": "Invalid API credentials: the public key or the private key does not match "
         "this site's keys",
     },
     "identity_not_found": {
         "effect": "error",
         "status": 404,
-        "info": "No identity found for this identity_token: the user may have removed the "
+        "info": live.IDENTITY_NOT_FOUND,
+        "detail": "No identity found for this identity_token: the user may have removed the "
         "connection to {provider}",
     },
     "no_publish_consent": {
@@ -74,13 +77,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "provider_token_expired": {
         "effect": "error",
         "status": 403,
-        "info": "The {provider} access token of this identity has expired or has been revoked: "
-        "the user must reconnect the {provider} account",
+        "info": live.PROVIDER_REFUSED,
+        "detail": "The {provider} access token of this identity has expired or has been "
+        "revoked: the user must reconnect the {provider} account",
     },
     "provider_refused": {
         "effect": "error",
         "status": 403,
-        "info": "The provider {provider} has refused the request or answered unexpectedly",
+        "info": live.PROVIDER_REFUSED,
+        "detail": "The provider {provider} has refused the request or answered unexpectedly",
     },
     "duplicate_post": {
         "effect": "error",
@@ -150,11 +155,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _MATCH_KEYS = ("resource", "identity", "provider", "after", "times", "probability")
 _EFFECT_KEYS = (
-    "status", "info", "headers", "delay_ms", "jitter_ms", "max_ms", "chunks", "duration_ms",
+    "status", "info", "detail", "headers", "delay_ms", "jitter_ms", "max_ms", "chunks",
+    "duration_ms",
 )  # fmt: skip
 ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect"})
 LISTED_ONLY_KEYS = frozenset({"id", "source", "matched", "fired"})
-_STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "preset", "effect"})
+_STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "detail", "preset", "effect"})
 RESOURCES = tuple(endpoint.name for endpoint in ENDPOINTS)
 # The calls of the other families (connections.read, pull.facebook.pages, login.consent ...):
 # a rule reaches them only by naming their family (oneall-api.md §8).
@@ -206,6 +212,7 @@ class Fault:
     preset: str | None = None
     status: int | None = None
     info: str | None = None
+    detail: str | None = None  # the sandbox's sentence where info is the live API's (spec §7)
     headers: dict[str, str] = field(default_factory=dict)
     delay_ms: int = 0
     jitter_ms: int = 0
@@ -313,7 +320,7 @@ def _with_preset(spec: object, where: str) -> dict[str, Any]:
 
 def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
     """Which requests: patterns that could never match are refused, not silently idle."""
-    for key in ("resource", "identity", "provider", "info"):
+    for key in ("resource", "identity", "provider", "info", "detail"):
         if rule.get(key) is not None and not isinstance(rule[key], str):
             raise FaultSpecError(f"{where}{key}: must be a string, got {_shown(rule[key])}")
         limit = MAX_INFO_CHARS if key == "info" else MAX_PATTERN_CHARS

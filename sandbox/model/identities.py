@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.api import live
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
@@ -648,15 +649,17 @@ class IdentityStore:
     def _auto_register(self, token: str, provider: str) -> Identity:
         if not _TOKEN.fullmatch(token):
             raise NotFound(
-                f"No identity found for the identity_token {token!r}: identity tokens are "
-                "lowercase UUIDs (8-4-4-4-12 hex digits)"
+                live.IDENTITY_NOT_FOUND,
+                detail=f"No identity found for the identity_token {token!r}: identity tokens "
+                "are lowercase UUIDs (8-4-4-4-12 hex digits)",
             )
         if token in self._tombstones:
             raise NotFound(IDENTITY_NOT_FOUND, headers=self._detail(token, "identity"))
         if self.strict:
             raise NotFound(
-                f"No identity found for the identity_token {token}: register it first "
-                "(POST /__sandbox/identities) or run without --strict-identities"
+                live.IDENTITY_NOT_FOUND,
+                detail=f"No identity found for the identity_token {token}: register it first "
+                "(POST /__sandbox/identities) or run without --strict-identities",
             )
         # Its user is made again when read (from the maker of the current seed), not kept.
         identity = Identity(

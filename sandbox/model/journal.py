@@ -128,6 +128,8 @@ class Entry:
     info: str | None = None
     data: Any = None
     fault: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()  # what validation warned about (spec §6)
+    detail: str | None = None  # the sandbox's precise sentence where info is the live API's
 
     def compact(self, *, body_cap: int, secrets: Collection[str] = ()) -> None:
         """What the journal keeps of a recorded entry, in far less memory than the request's
@@ -157,6 +159,10 @@ class Entry:
         elif isinstance(body, bytes) and nested_deeper(body, MAX_BODY_DEPTH):
             body = body.decode("utf-8", "replace")  # as text: any parser reads the journal
         self.body = body
+        if self.warnings:
+            self.warnings = tuple(clean_text(w) for w in bounded_warnings(self.warnings))
+        if self.detail is not None:
+            self.detail = clean_text(self.detail)
         if secrets:
             self._redact(secrets)
 
@@ -167,6 +173,10 @@ class Entry:
                 self.path = self.path.replace(secret, REDACTED)
             if self.info is not None and secret in self.info:
                 self.info = self.info.replace(secret, REDACTED)
+            if self.detail is not None and secret in self.detail:
+                self.detail = self.detail.replace(secret, REDACTED)
+            if any(secret in warning for warning in self.warnings):
+                self.warnings = tuple(w.replace(secret, REDACTED) for w in self.warnings)
             flat = self.request_headers
             if isinstance(flat, tuple) and secret in _flat_facts(flat)[1]:
                 self.request_headers = tuple(
@@ -226,6 +236,8 @@ class Entry:
             "request": request,
             "response": {"status": self.status, "info": self.info, "data": self.data},
             "fault": self.fault,
+            "warnings": list(self.warnings),
+            "detail": self.detail,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -251,9 +263,11 @@ class Entry:
         flat = self.request_headers
         assert isinstance(flat, tuple)
         total = _ENTRY_OVERHEAD + _text_cost(self.path) + len(self.method) + _flat_facts(flat)[0]
-        for text in (self.resource, self.identity, self.provider, self.info):
+        for text in (self.resource, self.identity, self.provider, self.info, self.detail):
             if text is not None:
                 total += _known_text_cost(text)
+        for warning in self.warnings:
+            total += _text_cost(warning) + 3
         body = self.body
         if isinstance(body, bytes):
             total += len(body)
@@ -333,6 +347,23 @@ def _parsed(body: bytes) -> Any:
 _ENTRY_OVERHEAD = (
     len(orjson.dumps(Entry("", "", 0, ()).to_json())) + 20 + 20 + 16 + 3 + len("body_truncated")
 )
+
+# What an entry keeps of its warnings: a body of a thousand unknown keys has a thousand.
+MAX_WARNINGS = 100
+MAX_WARNING_CHARS = 1024
+
+
+def bounded_warnings(warnings: tuple[str, ...]) -> tuple[str, ...]:
+    """At most :data:`MAX_WARNINGS` warnings of :data:`MAX_WARNING_CHARS` characters, the last
+    saying how many more there were."""
+    kept = tuple(
+        warning if len(warning) <= MAX_WARNING_CHARS else warning[: MAX_WARNING_CHARS - 1] + "…"
+        for warning in warnings[:MAX_WARNINGS]
+    )
+    if len(warnings) > MAX_WARNINGS:
+        kept = (*kept[:-1], f"and {len(warnings) - MAX_WARNINGS + 1} more warnings")
+    return kept
+
 
 # The flat headers of recent requests by their items: a client sends the same headers again
 # and again (Content-Length aside), so most requests find theirs made, names and values shared.
@@ -538,9 +569,11 @@ class Journal:
         since: int | None = None,
         direction: str | None = None,
         body: Any = NO_FILTER,
+        warned: bool | None = None,
     ) -> list[Entry]:
         """Entries matching every filter given; ``since`` keeps ids greater than it, ``body``
-        those whose request body contains it (:func:`body_matches`)."""
+        those whose request body contains it (:func:`body_matches`); ``warned``: with (True)
+        or without (False) validation warnings."""
         return [
             entry
             for entry in self._entries.values()
@@ -550,6 +583,7 @@ class Journal:
             and (since is None or entry.id > since)
             and (direction is None or entry.direction == direction)
             and (body is NO_FILTER or body_matches(entry.request_body(), body))
+            and (warned is None or bool(entry.warnings) == warned)
         ]
 
 

@@ -18,6 +18,7 @@ from sandbox.model.faults import CALLBACK_EFFECTS, PROCESSING_EFFECTS, Fault
 from sandbox.model.identities import TARGET_NOUNS, Identity, describe_targets
 from sandbox.model.jobs import Job, callback_refusal
 from sandbox.model.results import RESULTS, Push
+from sandbox.validation.profiles import STRICT
 
 if TYPE_CHECKING:
     from sandbox.model.sandbox import Sandbox
@@ -29,8 +30,9 @@ class Admitted:
 
     endpoint: Endpoint
     identity: Identity
-    node: Mapping[str, Any]
+    node: Mapping[str, Any]  # normalised in the live validation profile (spec §6)
     params: Mapping[str, str]
+    warnings: tuple[str, ...] = ()  # what validation warned about
 
 
 @dataclass(slots=True)
@@ -53,17 +55,23 @@ def admit(
     params: Mapping[str, str],
     *,
     unreadable: BadRequest | None = None,
+    profile: str = STRICT,
 ) -> Admitted:
-    """Identity, then the body (``unreadable``: why it is not JSON), then what a schema cannot
-    say; each raises the refusal it owns."""
+    """Identity, then the body (``unreadable``: why it is not JSON) in the validation
+    ``profile``, then what a schema cannot say; each raises the refusal it owns."""
     identity = sandbox.identities.resolve(token, endpoint.provider, object_name(endpoint))
     if unreadable is not None:
         raise unreadable
-    node = sandbox.validators.validate(endpoint.name, body)
-    if sandbox.identities.strict:
-        check_target(endpoint, identity, node, params)
-    check_videos(sandbox, endpoint, node)
-    return Admitted(endpoint, identity, node, params)
+    checked = sandbox.validators.check(endpoint.name, body, profile=profile)
+    node = checked.node
+    try:
+        if sandbox.identities.strict:
+            check_target(endpoint, identity, node, params)
+        check_videos(sandbox, endpoint, node)
+    except (BadRequest, NotFound) as refusal:  # still answered with the body's warnings
+        refusal.warnings = checked.warnings
+        raise
+    return Admitted(endpoint, identity, node, params, checked.warnings)
 
 
 def fabricate(

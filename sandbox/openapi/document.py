@@ -27,7 +27,9 @@ from sandbox.config import UUID_PATTERN, Settings
 from sandbox.model import faults
 from sandbox.model.identities import TARGET_KINDS, read_identities_file
 from sandbox.model.jobs import JOB_HEADER, JOB_STATES
+from sandbox.model.sandbox import compiled_validators
 from sandbox.openapi import families
+from sandbox.validation.profiles import INPUT_CLASSES, LIVE, STRICT, KeyFacts, absent_forms
 from sandbox.validation.schemas import DEFS_FILE
 
 OPENAPI_VERSION = "3.1.0"
@@ -195,6 +197,7 @@ FAULT_KEY_SCHEMAS: dict[str, Schema] = {
     "probability": {"type": "number", "minimum": 0, "maximum": 1},
     "status": {"type": "integer", "minimum": 400, "maximum": 599},
     "info": {"type": "string"},
+    "detail": {"type": "string"},
     "headers": {"type": "object", "additionalProperties": {"type": "string"}},
 }
 ID: Schema = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
@@ -347,6 +350,16 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
                 path={"type": "string"},
                 request={"type": "object"},
                 response={"type": "object"},
+                warnings={
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "what validation warned about (X-Sandbox-Warning)",
+                },
+                detail={
+                    "type": ["string", "null"],
+                    "description": "the sandbox's own sentence where info is the live API's "
+                    "(X-Sandbox-Detail)",
+                },
             ),
         },
     ),
@@ -476,6 +489,11 @@ CONTROL_PLANE: tuple[Control, ...] = (
                 "description": "JSON (URL-encoded) contained in the request body or in its "
                 'object node, e.g. {"message":"hello"}',
                 "content": {"application/json": {"schema": {}}},
+            },
+            "warnings": {
+                "type": "string",
+                "enum": ["0", "1"],
+                "description": "1: only entries with warnings, 0: only entries without",
             },
         },
         errors=(400,),
@@ -772,10 +790,13 @@ def walk(schema: Any) -> Iterator[Schema]:
             yield from walk(value)
 
 
-def request_schemas(allow_unknown_keys: bool, callback_allow: tuple[str, ...]) -> dict[str, Schema]:
+def request_schemas(
+    allow_unknown_keys: bool, callback_allow: tuple[str, ...], validation: str = STRICT
+) -> dict[str, Schema]:
     """The shared ``$defs`` and one ``<name>.request`` schema per resource, their local
     ``$ref`` links pointed at the components; image URLs get their extension rule, callback
-    URLs their hosts."""
+    URLs their hosts. In the ``live`` profile each key also takes what ``live`` accepts of it
+    (:func:`live_node`)."""
     folder = data_path("schemas")
     defs: dict[str, Schema] = read_json(folder / DEFS_FILE).get("$defs", {})
     components: dict[str, Schema] = copy.deepcopy(defs)
@@ -785,7 +806,7 @@ def request_schemas(allow_unknown_keys: bool, callback_allow: tuple[str, ...]) -
             components.setdefault(key, value)
         schema.pop("$schema", None)
         node = schema["properties"]["request"]["properties"]["push"]["properties"][endpoint.node]
-        if allow_unknown_keys:
+        if allow_unknown_keys or validation == LIVE:
             node.pop("additionalProperties", None)
         if CALLBACK_KEY in node.get("properties", {}):
             url = defs["url"]
@@ -795,13 +816,15 @@ def request_schemas(allow_unknown_keys: bool, callback_allow: tuple[str, ...]) -
                 "description": "Where the result is POSTed when processing ends: a loopback "
                 "address (localhost, 127.0.0.0/8, [::1]) or a host allowed with --callback-allow",
             }
+        if validation == LIVE:
+            live_node(node, compiled_validators(False).facts(endpoint.name), defs)
         components[f"{endpoint.name}.request"] = schema
     for schema in walk(components):
         target = schema.get("$ref")
         if isinstance(target, str) and target.startswith("#/$defs/"):
             schema["$ref"] = SCHEMAS + target.removeprefix("#/$defs/")
         rule = schema.get("x-image-url")
-        if isinstance(rule, dict) and isinstance(target, str):
+        if isinstance(rule, dict) and isinstance(target, str) and validation != LIVE:
             url = defs[target.rsplit("/", 1)[-1]]
             del schema["$ref"]
             schema.update({k: v for k, v in url.items() if k not in schema})
@@ -813,6 +836,51 @@ def request_schemas(allow_unknown_keys: bool, callback_allow: tuple[str, ...]) -
                 "characters 2 (checked by the sandbox beyond this schema)"
             )
     return components
+
+
+def live_node(node: Schema, facts: Mapping[str, KeyFacts], defs: Mapping[str, Schema]) -> None:
+    """``node`` as the ``live`` profile takes it (spec §6): each key also takes the values the
+    rows of :data:`INPUT_CLASSES` accept of it, and an option of the node's ``anyOf`` that
+    requires a key is not met by a value ``live`` treats as absent."""
+    properties: dict[str, Schema] = node.get("properties", {})
+    absent: dict[str, list[Schema]] = {}
+    for key, sub in properties.items():
+        key_facts = facts.get(key)
+        if key_facts is None:
+            continue
+        written = resolved(sub, defs)
+        forms = [form for row in INPUT_CLASSES for form in row.forms(key_facts, written)]
+        items = [form for row in INPUT_CLASSES for form in row.item_forms(key_facts)]
+        if items and isinstance(written.get("items"), dict):
+            array = {k: v for k, v in written.items() if not k.startswith("x-")}
+            array["items"] = {"anyOf": [written["items"], *items]}
+            if "maxItems" in array:  # nulls are dropped before the items are counted
+                array["contains"] = {"not": {"type": "null"}}
+                array["minContains"] = 0
+                array["maxContains"] = array.pop("maxItems")
+            forms.append(array)
+        if forms:
+            properties[key] = {"anyOf": [sub, *forms]}
+        absent[key] = absent_forms(key_facts, written)
+    for keyword in ("anyOf", "oneOf"):
+        for option in node.get(keyword, ()):
+            for key in option.get("required", ()):
+                if absent.get(key):
+                    held = option.setdefault("properties", {}).setdefault(key, {})
+                    held["not"] = {"anyOf": absent[key]}
+
+
+def resolved(schema: Schema, defs: Mapping[str, Schema]) -> Schema:
+    """A key's schema with the ``#/$defs/`` references it starts with merged in."""
+    merged: Schema = {}
+    for _ in range(16):
+        merged = {**schema, **merged}
+        target = schema.get("$ref")
+        if not isinstance(target, str) or not target.startswith("#/$defs/"):
+            break
+        schema = defs.get(target.removeprefix("#/$defs/"), {})
+    merged.pop("$ref", None)
+    return merged
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -858,9 +926,11 @@ def build_document(
     allow_unknown_keys: bool = False,
     identities: Path | None = None,
     callback_allow: tuple[str, ...] = (),
+    validation: str = STRICT,
 ) -> Schema:
-    """The whole document; cached: every call with the same settings shares it (read-only)."""
-    requests = request_schemas(allow_unknown_keys, callback_allow)
+    """The whole document; cached: every call with the same settings shares it (read-only).
+    ``validation``: the profile it describes (spec §6), the server's ``--validation``."""
+    requests = request_schemas(allow_unknown_keys, callback_allow, validation)
     examples = default_examples(identities)
     schemas: dict[str, Schema] = {**ENVELOPE_SCHEMAS}
     statuses = sorted({*PUSH_ERRORS, *(s for row in CONTROL_PLANE for s in row.errors)})
@@ -921,7 +991,10 @@ def document(settings: Settings | None = None, server: str | None = None) -> Sch
     """The document for these settings, with ``server`` as its only server URL when given."""
     settings = settings or Settings()
     built = build_document(
-        settings.allow_unknown_keys, settings.identities, settings.callback_allow
+        settings.allow_unknown_keys,
+        settings.identities,
+        settings.callback_allow,
+        settings.validation,
     )
     if server is None:
         return built

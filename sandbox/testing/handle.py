@@ -27,7 +27,7 @@ from sandbox.model.sandbox import Sandbox
 T = TypeVar("T")
 
 # Settings a running sandbox can change for one test and restore after it.
-RUNTIME_SETTINGS = frozenset({"seed", "faults", "strict_identities", "deprecated"})
+RUNTIME_SETTINGS = frozenset({"seed", "faults", "strict_identities", "deprecated", "validation"})
 
 
 class SiteAuth(aiohttp.BasicAuth):
@@ -67,6 +67,8 @@ class Call:
     info: str | None
     data: Any
     fault: dict[str, Any] | None
+    warnings: tuple[str, ...] = ()  # what validation warned about (X-Sandbox-Warning)
+    detail: str | None = None  # the sandbox's sentence where info is the live API's
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> Call:
@@ -86,6 +88,8 @@ class Call:
             info=entry["response"]["info"],
             data=entry["response"]["data"],
             fault=entry["fault"],
+            warnings=tuple(entry.get("warnings", ())),
+            detail=entry.get("detail"),
         )
 
     @property
@@ -98,7 +102,12 @@ class Call:
         if len(body) > 300:
             body = body[:300] + "…"
         where = self.resource or self.path
-        return f"#{self.id} {where} identity={self.identity} -> {self.status}: {body}"
+        described = f"#{self.id} {where} identity={self.identity} -> {self.status}: {body}"
+        if self.detail:
+            described += f"\n      detail: {self.detail}"
+        for warning in self.warnings:
+            described += f"\n      warning: {warning}"
+        return described
 
 
 class Journal:
@@ -283,6 +292,20 @@ class SandboxHandle:
             f"expected {wanted} to {resource}{' with ' + criteria if criteria else ''}, "
             f"found {len(found)}.\n{self._near_misses(journal, resource, identity)}"
         )
+
+    def assert_no_warnings(self, resource: str | None = None) -> None:
+        """Fails listing every call (to ``resource``, or any) whose body validation warned
+        about: doubtful input the live profile took (spec §6) that strict would refuse."""
+        warned = [
+            call
+            for call in self.journal
+            if call.warnings and (resource is None or call.resource == resource)
+        ]
+        if warned:
+            listed = "\n".join("  " + call.describe() for call in warned)
+            raise AssertionError(
+                f"expected no validation warnings, {len(warned)} call(s) had:\n{listed}"
+            )
 
     def assert_not_pushed(
         self, resource: str, *, identity: str | None = None, body: Any = None

@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema_rs
 
+from sandbox.api import live
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest, SettingsError
+from sandbox.validation.profiles import LIVE, NOT_AN_IMAGE, STRICT, KeyFacts, normalise
+from sandbox.validation.wording import arrow, got, json_kind, kind, show
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -55,8 +58,6 @@ _KEY_PRIORITY: dict[str, int] = {
     "minItems": 7,
     "maxItems": 7,
 }
-
-_SHOWN_CHARS = 60
 
 # A refusal names every problem, up to _MAX_PROBLEMS; past _MAX_ERRORS schema errors it stops
 # looking. A body of 500,000 bad array items took 15 s and was answered with 48 MB otherwise.
@@ -106,6 +107,7 @@ class _Entry:
     schema: dict[str, Any]  # as read, with the shared $defs added
     validator: jsonschema_rs.Validator
     keys: dict[str, jsonschema_rs.Validator]  # the node's keys, each by its own schema
+    facts: dict[str, KeyFacts]  # what the profiles need to know of each key
     images: tuple[_ImageRule, ...]
     tweets: tuple[tuple[str, int], ...]
 
@@ -113,8 +115,10 @@ class _Entry:
 class Validators:
     """One compiled validator per resource name; see :meth:`validate`."""
 
-    def __init__(self, entries: Mapping[str, _Entry]) -> None:
+    def __init__(self, entries: Mapping[str, _Entry], *, allow_unknown_keys: bool = False) -> None:
         self._entries: dict[str, _Entry] = dict(entries)
+        # Unknown keys ignored with a warning in either profile (spec §6).
+        self.allow_unknown_keys = allow_unknown_keys
 
     @classmethod
     def load(
@@ -135,33 +139,125 @@ class Validators:
             if not path.is_file():
                 raise SchemaMissing(f"no schema for resource {name}: expected the file {path}")
             schema = _read_json(path)
-            entries[name] = _compile(name, path, schema, shared, allow_unknown_keys)
-        return cls(entries)
+            entries[name] = _compile(name, path, schema, shared)
+        return cls(entries, allow_unknown_keys=allow_unknown_keys)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
 
+    def facts(self, name: str) -> Mapping[str, KeyFacts]:
+        """What the validation profiles know of each key of the node of ``name``."""
+        return self._entries[name].facts
+
     def node(self, name: str) -> str:
         """The object node key the schema of ``name`` expects under ``request.push``."""
         return self._entries[name].node
 
-    def validate(self, name: str, body: object) -> dict[str, Any]:
-        """Return the object node dict (body["request"]["push"][node]); raise BadRequest whose
-        info lists EVERY problem."""
+    def validate(self, name: str, body: object, *, profile: str = STRICT) -> dict[str, Any]:
+        """The object node (body["request"]["push"][node]) to publish; BadRequest whose info
+        lists EVERY problem. See :meth:`check`, which also says what was warned about."""
+        return self.check(name, body, profile=profile).node
+
+    def check(self, name: str, body: object, *, profile: str = STRICT) -> Checked:
+        """The node to publish and the warnings about the body, or BadRequest listing every
+        problem (and the warnings). A valid body is answered by the engine alone; only a
+        refused one is normalised (``live``, spec §6) and looked at again."""
         entry = self._entries[name]
-        if not _is_valid(entry.validator, body):
-            raise BadRequest(_explain(entry, body))
-        node = cast("dict[str, Any]", cast("dict[str, Any]", body)["request"]["push"][entry.node])
+        if _is_valid(entry.validator, body):
+            valid = cast("dict[str, Any]", cast("dict[str, Any]", body)["request"]["push"])
+            if _custom_fits(entry, valid[entry.node], images=True):
+                return Checked(valid[entry.node])
+        lenient = profile == LIVE
+        node = _node_of(body, entry.node)
+        warnings: list[str] = []
+        if node is not None and (lenient or self.allow_unknown_keys):
+            node, warnings = normalise(
+                node,
+                entry.node,
+                entry.facts,
+                lambda key, value: _is_valid(entry.keys[key], value),
+                lenient=lenient,
+                drop_unknown=True,
+            )
+            body = _with_node(cast("dict[str, Any]", body), entry.node, node)
+        if node is not None and lenient:
+            warnings.extend(_image_warnings(entry, node))
+        if (
+            node is not None
+            and _is_valid(entry.validator, body)
+            and _custom_fits(entry, node, images=not lenient)
+        ):
+            return Checked(node, tuple(warnings))
+        explained = _explain(entry, body, images=not lenient)
+        if node is None and _node_of(body, entry.node, shaped=True) is not None:
+            # the envelope is right but the node is missing or no object: the live API's words
+            raise BadRequest(
+                live.WRONG_NODE.format(node=entry.node),
+                detail=explained,
+                warnings=tuple(warnings),
+            )
+        raise BadRequest(explained, warnings=tuple(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A body validation took: the node to publish (normalised in ``live``), and the warnings
+    about what it changed or doubts, each ``[request->push->...]`` and a sentence."""
+
+    node: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+
+def _node_of(body: object, node: str, *, shaped: bool = False) -> Any:
+    """The node of a body shaped as ``{"request": {"push": {node: {...}}}}``, or None;
+    ``shaped``: ``request.push`` when it is an object (whatever its node), or None."""
+    try:
+        push = body["request"]["push"]  # type: ignore[index]
+        if shaped:
+            return push if push.__class__ is dict else None
+        found = push[node]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return found if found.__class__ is dict else None
+
+
+def _with_node(body: dict[str, Any], name: str, node: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with another node, the body itself untouched (the journal keeps it as sent)."""
+    push = {**body["request"]["push"], name: node}
+    return {**body, "request": {**body["request"], "push": push}}
+
+
+def _custom_fits(entry: _Entry, node: Mapping[str, Any], *, images: bool) -> bool:
+    """The rules beyond JSON Schema: tweets' weighted length, and image extensions."""
+    if images:
         for rule in entry.images:
             value = node.get(rule.key)
             if value.__class__ is str and _image_problem(rule, value) is not None:
-                raise BadRequest(_explain(entry, body))
-        for key, limit in entry.tweets:
-            value = node.get(key)
-            if value.__class__ is str and _tweet_excess(value, limit) is not None:
-                raise BadRequest(_explain(entry, body))
-        return node
+                return False
+    for key, limit in entry.tweets:
+        value = node.get(key)
+        if value.__class__ is str and _tweet_excess(value, limit) is not None:
+            return False
+    return True
+
+
+def _image_warnings(entry: _Entry, node: Mapping[str, Any]) -> list[str]:
+    """In ``live``, an image URL of another extension is taken, with a warning."""
+    warnings = []
+    for rule in entry.images:
+        value = node.get(rule.key)
+        if value.__class__ is str and _is_valid(entry.keys[rule.key], value):
+            extension = _image_problem(rule, value)
+            if extension is not None:
+                where = arrow(("request", "push", entry.node, rule.key))
+                sentence = NOT_AN_IMAGE.format(extension=_cut(extension), expected=rule.expected)
+                warnings.append(f"{where} {sentence}")
+    return warnings
+
+
+def _cut(extension: str) -> str:
+    return extension if len(extension) <= 10 else extension[:10] + "…"
 
 
 def _is_valid(validator: jsonschema_rs.Validator, value: object) -> bool:
@@ -198,7 +294,6 @@ def _compile(
     path: Path,
     schema: dict[str, Any],
     shared: Mapping[str, Any],
-    allow_unknown_keys: bool,
 ) -> _Entry:
     schema = copy.deepcopy(schema)
     own = schema.setdefault("$defs", {})
@@ -214,8 +309,6 @@ def _compile(
             f"the schema file {path} must describe "
             '{"request": {"push": {"<node>": {...}}}} with exactly one required node'
         ) from None
-    if allow_unknown_keys:
-        node_schema.pop("additionalProperties", None)
     images: list[_ImageRule] = []
     tweets: list[tuple[str, int]] = []
     for key, sub in properties.items():
@@ -236,7 +329,9 @@ def _compile(
     except ValueError as exc:
         reason = str(exc).split("\n", 1)[0]
         raise SettingsError(f"the schema file {path} is not a usable schema: {reason}") from None
-    return _Entry(name, node, schema, validator, keys, tuple(images), tuple(tweets))
+    required = node_schema.get("required", ())
+    facts = {key: _facts(schema, sub, key in required) for key, sub in properties.items()}
+    return _Entry(name, node, schema, validator, keys, facts, tuple(images), tuple(tweets))
 
 
 def _validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
@@ -282,6 +377,45 @@ def _custom(root: Mapping[str, Any], sub: object, keyword: str) -> object:
             sub = sub.get(part) if isinstance(sub, dict) else None
         seen += 1
     return None
+
+
+def _facts(root: Mapping[str, Any], sub: object, required: bool) -> KeyFacts:
+    items = _resolve(root, sub).get("items")
+    items_kind = _custom(root, items, "x-kind")
+    kind = _custom(root, sub, "x-kind")
+    return KeyFacts(
+        required=required,
+        types=frozenset(_types(root, sub)),
+        kind=kind if isinstance(kind, str) else None,
+        items_kind=items_kind if isinstance(items_kind, str) else None,
+        expected=_expected(_resolve(root, sub)),
+    )
+
+
+def _resolve(root: Mapping[str, Any], sub: object) -> dict[str, Any]:
+    """A property's schema with its ``$ref`` chain merged in, the referring keywords winning."""
+    merged: dict[str, Any] = {}
+    seen = 0
+    while isinstance(sub, dict) and seen < 16:
+        merged = {**sub, **merged}
+        ref = sub.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            break
+        sub = _at(root, [part.replace("~1", "/").replace("~0", "~") for part in ref[2:].split("/")])
+        seen += 1
+    merged.pop("$ref", None)
+    return merged
+
+
+def _types(root: Mapping[str, Any], sub: object, depth: int = 0) -> set[str]:
+    """The JSON types a schema names, through its references and its anyOf/oneOf options."""
+    schema = _resolve(root, sub)
+    kinds = schema.get("type")
+    found = {kinds} if isinstance(kinds, str) else set(kinds) if isinstance(kinds, list) else set()
+    for keyword in ("anyOf", "oneOf"):
+        for option in schema.get(keyword, ()) if depth < 8 else ():
+            found |= _types(root, option, depth + 1)
+    return found
 
 
 # --- the custom checks -----------------------------------------------------------------------
@@ -400,50 +534,6 @@ _weighted_word = functools.lru_cache(maxsize=512)(_weigh)
 # --- wording ---------------------------------------------------------------------------------
 
 
-def _arrow(path: Iterable[object]) -> str:
-    return "[" + "->".join(str(part) for part in path) + "]"
-
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "JSON null"
-    return "a JSON " + _kind(value).split(" ", 1)[1]
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a " + type(value).__name__
-
-
-def _show(value: object) -> str:
-    """The value as JSON, long strings cut after 60 characters."""
-    if isinstance(value, str):
-        if len(value) > _SHOWN_CHARS:
-            value = value[:_SHOWN_CHARS] + "…"
-        return json.dumps(value, ensure_ascii=False)
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
-
-
-def _got(value: object) -> str:
-    if value == "" and isinstance(value, str):
-        return "an empty string"
-    if isinstance(value, str | bool | int | float):
-        return f"{_kind(value)} ({_show(value)})"
-    return _kind(value)
-
-
 def _expected(schema: Mapping[str, Any]) -> str:
     phrase = schema.get("x-expected")
     if isinstance(phrase, str):
@@ -457,15 +547,15 @@ def _expected(schema: Mapping[str, Any]) -> str:
 
 
 def _key_message(error: _Error) -> str:
-    where = _arrow(error.absolute_path)
+    where = arrow(error.absolute_path)
     value = error.instance
     rule = error.validator_value
     keyword = error.validator
     if keyword in ("type", "anyOf", "oneOf"):
-        return f"{where} must be {_expected(error.schema)}, got {_got(value)}"
+        return f"{where} must be {_expected(error.schema)}, got {got(value)}"
     if keyword == "enum":
         allowed = ", ".join(str(item) for item in rule)
-        return f"{where} must be one of {allowed}, got {_show(value)}"
+        return f"{where} must be one of {allowed}, got {show(value)}"
     if keyword == "minLength":
         if rule == 1:
             return f"{where} must not be empty"
@@ -473,11 +563,11 @@ def _key_message(error: _Error) -> str:
     if keyword == "maxLength":
         return f"{where} must be at most {rule} characters, got {len(value)}"
     if keyword == "pattern":
-        return f"{where} must be {_expected(error.schema)}, got {_show(value)}"
+        return f"{where} must be {_expected(error.schema)}, got {show(value)}"
     if keyword == "minimum":
-        return f"{where} must be at least {rule}, got {_show(value)}"
+        return f"{where} must be at least {rule}, got {show(value)}"
     if keyword == "maximum":
-        return f"{where} must be at most {rule}, got {_show(value)}"
+        return f"{where} must be at most {rule}, got {show(value)}"
     if keyword == "minItems":
         return f"{where} must hold at least {rule} items, got {len(value)}"
     if keyword == "maxItems":
@@ -574,13 +664,13 @@ def _errors(entry: _Entry, body: dict[str, Any], instance: dict[str, Any]) -> It
                     yield _Error.of(error, entry, body, prefix, start)
 
 
-def _explain(entry: _Entry, body: object) -> str:
+def _explain(entry: _Entry, body: object, *, images: bool = True) -> str:
     """Every problem of a refused body, in OneAll's arrow notation, joined with "; "."""
     node = entry.node
     if not isinstance(body, dict):
         return (
             f"The request body must be a JSON object of the form {_example(node)}, "
-            f"got {_json_kind(body)}"
+            f"got {json_kind(body)}"
         )
     # (rank, position) orders the sentences: envelope, node, keys as sent, missing keys, anyOf.
     problems: list[tuple[tuple[int, int], str]] = []
@@ -621,7 +711,7 @@ def _explain(entry: _Entry, body: object) -> str:
         problems.append((held[1], held[2]))
 
     broken = {str(path[3]) for path in by_key}
-    problems.extend(_custom_messages(entry, instance, order, broken))
+    problems.extend(_custom_messages(entry, instance, order, broken, images=images))
 
     if not problems:
         return "The request body is invalid: unknown problem"
@@ -643,17 +733,17 @@ def _envelope_message(
             return f"[request] is missing: {expected}"
         if keyword == "type":
             return f"The request body must be a JSON object of the form {_example(node)}, got " + (
-                _json_kind(value)
+                json_kind(value)
             )
     elif path == ("request",):
         if keyword == "type":
-            return f"[request] must be an object, got {_kind(value)}"
+            return f"[request] must be an object, got {kind(value)}"
         if keyword == "required":
             return f"[request->push] is missing: {expected}"
     elif path == ("request", "push"):
         sent = list(value) if isinstance(value, dict) else []
         if keyword == "type":
-            return f"[request->push] must be an object, got {_kind(value)}"
+            return f"[request->push] must be an object, got {kind(value)}"
         if keyword == "required":
             others = ", ".join(str(key) for key in sent) if sent else "no node"
             return (
@@ -666,22 +756,22 @@ def _envelope_message(
             return f"[request->push] must hold only the {node} node, got " + ", ".join(
                 str(key) for key in sent
             )
-    return f"{_arrow(path) if path else 'The request body'} is invalid: {keyword}"
+    return f"{arrow(path) if path else 'The request body'} is invalid: {keyword}"
 
 
 def _node_messages(
     node: str, keyword: str, error: _Error, order: Mapping[str, int]
 ) -> list[tuple[tuple[int, int], str]]:
-    where = _arrow(("request", "push", node))
+    where = arrow(("request", "push", node))
     value = error.instance
     if keyword == "type":
-        return [((1, 0), f"{where} must be an object, got {_kind(value)}")]
+        return [((1, 0), f"{where} must be an object, got {kind(value)}")]
     if not isinstance(value, dict):
         return []
     if keyword == "required":
         required = [str(key) for key in error.validator_value]
         return [
-            ((3, index), f"{_arrow(('request', 'push', node, key))} is required")
+            ((3, index), f"{arrow(('request', 'push', node, key))} is required")
             for index, key in enumerate(required)
             if key not in value
         ]
@@ -690,7 +780,7 @@ def _node_messages(
         return [
             (
                 (2, order.get(key, 0)),
-                f"{_arrow(('request', 'push', node, key))} is not a key of {node}; "
+                f"{arrow(('request', 'push', node, key))} is not a key of {node}; "
                 f"allowed keys: {', '.join(allowed)}",
             )
             for key in value
@@ -708,22 +798,27 @@ def _node_messages(
 
 
 def _custom_messages(
-    entry: _Entry, instance: Mapping[str, Any], order: Mapping[str, int], broken: set[str]
+    entry: _Entry,
+    instance: Mapping[str, Any],
+    order: Mapping[str, int],
+    broken: set[str],
+    *,
+    images: bool,
 ) -> list[tuple[tuple[int, int], str]]:
     """The x-image-url and x-tweet-length problems of keys the schema found no fault with."""
     node_path = ("request", "push", entry.node)
     problems: list[tuple[tuple[int, int], str]] = []
-    for rule in entry.images:
+    for rule in entry.images if images else ():
         value = instance.get(rule.key)
         if rule.key in broken or not isinstance(value, str):
             continue
         extension = _image_problem(rule, value)
         if extension is not None:
-            shown = extension if len(extension) <= 10 else extension[:10] + "…"
+            shown = _cut(extension)
             problems.append(
                 (
                     (2, order[rule.key]),
-                    f"{_arrow((*node_path, rule.key))} must point to {rule.expected}, "
+                    f"{arrow((*node_path, rule.key))} must point to {rule.expected}, "
                     f"got a .{shown} file",
                 )
             )
@@ -736,7 +831,7 @@ def _custom_messages(
             problems.append(
                 (
                     (2, order[key]),
-                    f"{_arrow((*node_path, key))} must be at most {limit} characters as Twitter "
+                    f"{arrow((*node_path, key))} must be at most {limit} characters as Twitter "
                     f"counts them (links count 23, wide characters 2), got {weighted}",
                 )
             )
