@@ -323,7 +323,7 @@ def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
     for key in ("resource", "identity", "provider", "info", "detail"):
         if rule.get(key) is not None and not isinstance(rule[key], str):
             raise FaultSpecError(f"{where}{key}: must be a string, got {_shown(rule[key])}")
-        limit = MAX_INFO_CHARS if key == "info" else MAX_PATTERN_CHARS
+        limit = MAX_INFO_CHARS if key in ("info", "detail") else MAX_PATTERN_CHARS
         if rule.get(key) is not None and len(rule[key]) > limit:
             raise FaultSpecError(
                 f"{where}{key}: must be at most {limit} characters, got {len(rule[key])}"
