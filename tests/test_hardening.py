@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -413,6 +414,43 @@ def test_the_command_answers_pushes_and_logs_them_at_the_default_log_level() -> 
     log = "".join(iter_lines(running))
     assert f"POST {TWEET_PATH} -> 200" in log and f"POST {TWEET_PATH} -> 401" in log
     assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_a_log_nobody_reads_any_more_costs_no_answer_and_no_exit_code() -> None:
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=write_end,
+        text=True,
+    )
+    os.close(write_end)
+    try:
+        assert process.stdout is not None
+        base = process.stdout.readline().split()[-1]
+        os.close(read_end)  # the log's reader is gone: writes fail with EPIPE
+        statuses: list[int] = []
+
+        def pushes() -> None:
+            statuses.extend(
+                call(base, TWEET_PATH, TWEET, Authorization=AUTH)[0] for _ in range(150)
+            )
+
+        threads = [threading.Thread(target=pushes) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses == [200] * 900
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()  # type: ignore[union-attr]
 
 
 MALFORMED = [

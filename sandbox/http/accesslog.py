@@ -25,6 +25,7 @@ class AccessLines:
         self._timer: asyncio.TimerHandle | None = None
         self._second = -1
         self._prefix = ""
+        self._broken = False
 
     def add(self, message: str) -> None:
         now = int(time.time())
@@ -44,5 +45,12 @@ class AccessLines:
         if self._lines:
             text = "".join(self._lines)
             self._lines.clear()
-            self._stream.write(text)
-            self._stream.flush()
+            if self._broken:
+                return
+            try:
+                self._stream.write(text)
+                self._stream.flush()
+            except (OSError, ValueError):
+                # The log went away (a closed pipe, a full disk): requests go on being
+                # answered and journaled; the lines are dropped, as no one can read them.
+                self._broken = True
