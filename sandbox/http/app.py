@@ -247,7 +247,7 @@ def unknown_path(request: web.Request) -> NotFound:
             f"Unknown control-plane path {request.method} {request.path}: see the README's "
             "control plane section"
         )
-    not_emulated = out_of_scope(request.path)
+    not_emulated = out_of_scope(request.method, request.path)
     if not_emulated is not None:
         return NotFound(not_emulated)
     close = difflib.get_close_matches(_as_pattern(request.path), KNOWN_PATHS, n=1, cutoff=0.8)
@@ -276,6 +276,9 @@ def http_error(
         reason = cause.message if isinstance(cause, HttpProcessingError) else str(error)
         return BadRequest(f"The request body cannot be read: {reason}")
     if isinstance(error, web.HTTPMethodNotAllowed):
+        not_emulated = out_of_scope(request.method, request.path)
+        if not_emulated is not None:  # another method of an emulated path: PUT /users.json
+            return NotFound(not_emulated)
         allowed = ", ".join(sorted(error.allowed_methods))
         accepts = (
             "push resources accept POST only"

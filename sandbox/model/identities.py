@@ -213,7 +213,9 @@ TARGET_NOUNS = {
     "playlists": "playlist",
 }
 _TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_IDENTITY_KEYS = frozenset({"token", "provider", "consent", "user", "channel", *TARGET_KINDS})
+_IDENTITY_KEYS = frozenset(
+    {"token", "provider", "consent", "user", "channel", "user_token", *TARGET_KINDS}
+)
 
 
 def identity_from(
@@ -261,9 +263,18 @@ def identity_from(
             f"{where}/channel: must be an object with an id (a non-empty string or an "
             "integer) and a title (a string)"
         )
+    user_token = data.get("user_token")
+    if user_token is not None and (
+        not isinstance(user_token, str) or not _TOKEN.fullmatch(user_token)
+    ):
+        raise ValueError(
+            f"{where}/user_token: must be a lowercase UUID (the user it belongs to), "
+            f"got {user_token!r}"
+        )
     return Identity(
         token=token,
         provider=provider,
+        user_token=user_token or "",
         user=dict(user),
         consent=consent,
         channel=dict(channel) if channel else None,

@@ -278,6 +278,11 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
                 "type": ["string", "null"],
                 "description": "made up when null or not given",
             },
+            user_token={
+                **pattern(UUID),
+                "description": "the user it belongs to (with its other identities); one of its "
+                "own when not given",
+            },
             consent={"type": "boolean", "default": True},
             replace={
                 "type": "boolean",
