@@ -135,6 +135,7 @@ def test_each_out_of_scope_call_answers_404_naming_the_nearest(
         for placeholder in re.findall(r"\{\w+\}", entry["path"] + (entry.get("raw") or ""))
     }
     answer = replay(sandbox_server, entry, values)
-    assert answer.status_code == 404, answer.text[:400]
+    # 405 where the path is emulated for another method (PUT /users.json): still named.
+    assert answer.status_code in (404, 405), answer.text[:400]
     info = answer.json()["response"]["request"]["status"]["info"]
     assert "does not emulate" in info and "nearest call it emulates is" in info

@@ -276,15 +276,16 @@ def http_error(
         reason = cause.message if isinstance(cause, HttpProcessingError) else str(error)
         return BadRequest(f"The request body cannot be read: {reason}")
     if isinstance(error, web.HTTPMethodNotAllowed):
-        not_emulated = out_of_scope(request.method, request.path)
-        if not_emulated is not None:  # another method of an emulated path: PUT /users.json
-            return NotFound(not_emulated)
         allowed = ", ".join(sorted(error.allowed_methods))
         accepts = (
             "push resources accept POST only"
             if request.path.startswith(PushRoutes.PREFIX)
             else f"it accepts {allowed} only"
         )
+        # Another method of an emulated path (PUT /users.json): 405, naming what is not emulated.
+        not_emulated = out_of_scope(request.method, request.path)
+        if not_emulated is not None:
+            accepts += f". {not_emulated}"
         return MethodNotAllowed(
             f"The method {request.method} is not allowed on {request.path}: {accepts}",
             headers={"Allow": allowed},

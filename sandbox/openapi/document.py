@@ -280,6 +280,7 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
             },
             user_token={
                 **pattern(UUID),
+                "type": ["string", "null"],
                 "description": "the user it belongs to (with its other identities); one of its "
                 "own when not given",
             },
