@@ -58,6 +58,7 @@ from sandbox.http.wire import answer as json_answer
 from sandbox.model import publishing
 from sandbox.model.faults import (
     ANSWER_EFFECTS,
+    CANNED_ANSWER,
     Fault,
     FaultSpecError,
     build_fault,
@@ -538,6 +539,11 @@ async def pipeline(
     )
     entry.warnings = admitted.warnings
     fault = pick_fault(request, sandbox, endpoint, token)
+    canned = None
+    if fault is not None and fault.effect == CANNED_ANSWER:  # from the header
+        canned, fault = fault, None
+    elif fault is None and not request.headers.get(FAULT_HEADER):
+        canned = sandbox.faults.pick(endpoint.name, endpoint.provider, token, "data")
     if fault is not None:
         entry.fault = fault.to_json()
         expire_on(fault, admitted.identity)
@@ -552,8 +558,10 @@ async def pipeline(
             if replaced is not None:
                 entry.info = f"Injected fault: {fault.preset or fault.effect}"
                 return replaced, entry.info
+    if canned is not None:
+        entry.fault = canned.to_json()
     published = publishing.fabricate(
-        sandbox, admitted, path=entry.path, when=entry.started, fault=fault
+        sandbox, admitted, path=entry.path, when=entry.started, fault=fault, canned=canned
     )
     data = entry.data = published.data
     if published.job is not None:
@@ -578,10 +586,13 @@ def pick_fault(
     if header is None:
         return sandbox.faults.pick(endpoint.name, endpoint.provider, token, stage)
     try:
-        fault = build_fault(parse_header(header), f"{FAULT_HEADER}: ", rule_id=0, source="header")
+        spec = parse_header(header)
+        if "answer" in spec:  # a canned answer for this request's resource
+            spec["resource"] = endpoint.name
+        fault = build_fault(spec, f"{FAULT_HEADER}: ", rule_id=0, source="header")
     except FaultSpecError as error:
         raise BadRequest(f"Cannot apply the fault: {error}") from None
-    if fault.effect not in ANSWER_EFFECTS and not endpoint.asynchronous:
+    if fault.effect not in (*ANSWER_EFFECTS, CANNED_ANSWER) and not endpoint.asynchronous:
         raise BadRequest(
             f"Cannot apply the fault: {FAULT_HEADER}: {fault.effect} applies to the asynchronous "
             "video resources only (twitter/video.json, youtube/video.json)"

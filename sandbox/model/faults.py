@@ -15,6 +15,7 @@ import json
 import random
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,11 +36,15 @@ PROCESSING_EFFECTS = ("fail_processing",)
 # Effects on the delivery of a video callback (the only outbound traffic).
 CALLBACK_EFFECTS = ("callback_delay", "callback_duplicate", "callback_drop")
 EFFECTS = ANSWER_EFFECTS + PROCESSING_EFFECTS + CALLBACK_EFFECTS
+# A canned answer: the data of a success, chosen (sandbox/model/answers.py). Tried after the
+# fault rules, only when none fired: a failure still wins.
+CANNED_ANSWER = "answer"
 STAGE_EFFECTS = {
     "answer": ANSWER_EFFECTS,
     "video": ANSWER_EFFECTS + PROCESSING_EFFECTS,
     "callback": CALLBACK_EFFECTS,
     "call": ANSWER_EFFECTS,  # a call of the API around the push
+    "data": (CANNED_ANSWER,),
 }
 HTML_STATUSES = (502, 503, 504)
 DEFAULT_HANG_MS = 30_000
@@ -158,7 +163,7 @@ _EFFECT_KEYS = (
     "status", "info", "detail", "headers", "delay_ms", "jitter_ms", "max_ms", "chunks",
     "duration_ms",
 )  # fmt: skip
-ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect"})
+ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect", "answer"})
 LISTED_ONLY_KEYS = frozenset({"id", "source", "matched", "fired"})
 _STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "detail", "preset", "effect"})
 RESOURCES = tuple(endpoint.name for endpoint in ENDPOINTS)
@@ -219,6 +224,7 @@ class Fault:
     max_ms: int = DEFAULT_HANG_MS
     chunks: int = 10
     duration_ms: int = 2_000
+    answer: dict[str, Any] | None = None  # the data a canned answer merges into the result
     source: str = "api"
     matched: int = 0
     fired: int = 0
@@ -285,8 +291,28 @@ def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault
     rule = _with_preset(spec, where)
     _check_patterns(rule, where)
     _check_numbers(rule, where)
-    _check_answer(rule, where)
+    if rule["effect"] == CANNED_ANSWER:
+        _check_canned(rule, where)
+    else:
+        _check_answer(rule, where)
     return Fault(id=rule_id, source=source, **rule)
+
+
+def _check_canned(rule: dict[str, Any], where: str) -> None:
+    """A canned answer takes which requests and its data, no effect of a failure; data that a
+    resource it names could never return is refused, naming the key."""
+    from sandbox.model.canned import answer_problem
+
+    extra = sorted(set(rule) - {*_MATCH_KEYS, "effect", "answer"})
+    if extra:
+        raise FaultSpecError(
+            f"{where}{extra[0]}: a canned answer (answer) takes only "
+            f"{', '.join((*_MATCH_KEYS, 'answer'))}: it is a success, not a failure"
+        )
+    problem = answer_problem(rule.get("answer"), rule.get("resource", "*"), where)
+    if problem is not None:
+        raise FaultSpecError(problem)
+    rule["answer"] = dict(rule["answer"])
 
 
 def _with_preset(spec: object, where: str) -> dict[str, Any]:
@@ -310,6 +336,14 @@ def _with_preset(spec: object, where: str) -> dict[str, Any]:
             )
         rule.update(PRESETS[preset])
     rule.update((key, value) for key, value in given.items() if value is not None)
+    canned = rule.get("effect") == CANNED_ANSWER
+    if canned or ("answer" in rule and "effect" not in rule):
+        rule["effect"] = CANNED_ANSWER
+        return rule
+    if "answer" in rule:
+        raise FaultSpecError(
+            f"{where}answer: a canned answer is a success: it takes no preset or effect"
+        )
     if rule.get("effect") not in EFFECTS:
         raise FaultSpecError(
             f"{where}effect: must be one of {', '.join(EFFECTS)} (or give a preset), "
@@ -418,8 +452,11 @@ def _shown(value: object, limit: int = 60) -> str:
 
 
 def parse_header(value: str) -> dict[str, Any]:
-    """``rate_limited`` or ``delay; delay_ms=500; jitter_ms=100`` as a rule spec."""
+    """``rate_limited`` or ``delay; delay_ms=500; jitter_ms=100`` as a rule spec;
+    ``answer; data=<URL-encoded JSON>`` a canned answer."""
     name, *params = (part.strip() for part in value.split(";"))
+    if name == CANNED_ANSWER:
+        return _header_answer(params)
     spec: dict[str, Any] = {"preset": name} if name in PRESETS else {"effect": name}
     for param in params:
         if not param:
@@ -430,6 +467,23 @@ def parse_header(value: str) -> dict[str, Any]:
         key, raw = key.strip(), raw.strip()
         spec[key] = raw if key in _STRING_KEYS else _header_value(raw)
     return spec
+
+
+def _header_answer(params: list[str]) -> dict[str, Any]:
+    given = dict(param.partition("=")[::2] for param in params if param)
+    if set(given) != {"data"}:
+        raise FaultSpecError(
+            "X-Sandbox-Fault: answer takes one parameter, data=<URL-encoded JSON object>, "
+            "e.g. answer; data=%7B%22post_id%22%3A%222000000000000000020%22%7D"
+        )
+    try:
+        data = json.loads(urllib.parse.unquote(given["data"].strip()))
+    except (ValueError, RecursionError):
+        raise FaultSpecError(
+            "X-Sandbox-Fault: answer; data= must be URL-encoded JSON, such as "
+            "%7B%22post_id%22%3A%222000000000000000020%22%7D"
+        ) from None
+    return {"answer": data}
 
 
 def _header_value(raw: str) -> Any:
@@ -693,8 +747,8 @@ class FaultPlan:
         """
         if not self.rules:
             return None
-        # Callbacks and the calls around the push count apart: they never shift the dice of
-        # an identity's pushes.
+        # Callbacks, canned answers and the calls around the push count apart: they never
+        # shift the dice of an identity's pushes.
         counter = identity if stage in ("answer", "video") else f"{identity} {stage}"
         call = (self._calls.get(counter) or 0) + 1
         self._calls.put(counter, call)

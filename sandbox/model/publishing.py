@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.api.errors import BadRequest, NotFound
 from sandbox.api.push import Endpoint
+from sandbox.model.canned import canned_data
 from sandbox.model.faults import CALLBACK_EFFECTS, PROCESSING_EFFECTS, Fault
 from sandbox.model.identities import TARGET_NOUNS, Identity, describe_targets
 from sandbox.model.jobs import Job, callback_refusal
@@ -75,15 +76,24 @@ def admit(
 
 
 def fabricate(
-    sandbox: Sandbox, admitted: Admitted, *, path: str, when: float, fault: Fault | None
+    sandbox: Sandbox,
+    admitted: Admitted,
+    *,
+    path: str,
+    when: float,
+    fault: Fault | None,
+    canned: Fault | None = None,
 ) -> Published:
-    """The result data, and the state it changes."""
+    """The result data, and the state it changes; a canned answer's data merged in after the
+    ids are used up (so seeded runs stay the same), before anything keeps the result."""
     endpoint, identity = admitted.endpoint, admitted.identity
     if endpoint.asynchronous:
         sandbox.jobs.admit()  # before any id is used: a refused call changes no seeded id
     data = RESULTS[endpoint.result](
         Push(identity, admitted.node, admitted.params, sandbox.fabricator.ids(identity))
     )
+    if canned is not None:
+        data = canned_data(endpoint.name, canned, data)
     if endpoint.creates:
         remember_created(sandbox, identity, endpoint, admitted.node, data)
     sandbox.objects.add(endpoint.name, identity.token, data, when)

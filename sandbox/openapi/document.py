@@ -187,7 +187,12 @@ def error_response(status: int) -> Schema:
 MILLISECONDS = {"type": "integer", "minimum": 0, "maximum": 3_600_000}
 FAULT_KEY_SCHEMAS: dict[str, Schema] = {
     "preset": {"enum": list(faults.PRESETS)},
-    "effect": {"enum": list(faults.EFFECTS)},
+    "effect": {"enum": [*faults.EFFECTS, faults.CANNED_ANSWER]},
+    "answer": {
+        "type": "object",
+        "description": "a canned answer: result keys merged into the fabricated result of "
+        "a success (checked against the resource's result schema when armed)",
+    },
     "resource": {"type": "string", "description": "a resource name or glob: twitter.*"},
     "identity": pattern(UUID),
     "provider": {"enum": list(PROVIDERS)},
@@ -305,7 +310,7 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         "properties": {
             key: FAULT_KEY_SCHEMAS.get(key, MILLISECONDS) for key in sorted(faults.ALLOWED_KEYS)
         },
-        "anyOf": [{"required": ["preset"]}, {"required": ["effect"]}],
+        "anyOf": [{"required": ["preset"]}, {"required": ["effect"]}, {"required": ["answer"]}],
         "description": "Which requests fail and how: a preset, or an effect with its keys "
         "(the sandbox checks more than this schema says: the error effect needs a status...)",
         "example": {"resource": "twitter.post", "preset": "rate_limited", "times": 1},

@@ -222,6 +222,23 @@ class SandboxHandle:
         self._armed.append((fault, expect_fired))
         return fault
 
+    def answer(
+        self,
+        resource: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        expect_fired: bool = False,
+        **rule: Any,
+    ) -> Fault:
+        """Arm a canned answer: ``data`` (result keys) is merged into the result of the next
+        successes of ``resource`` (``times=``, ``after=``, ``identity=``, ``probability=`` as
+        for a fault). Data the resource could never return is refused here, naming the key;
+        a rule that never fires is reported at the end of the test, as ``fail()``'s are."""
+        spec = {"resource": resource, "answer": dict(data or {}), **rule}
+        fault = self._on_loop(lambda: self.state.faults.arm([spec])[0])
+        self._armed.append((fault, expect_fired))
+        return fault
+
     @property
     def journal(self) -> Journal:
         return Journal(
