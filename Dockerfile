@@ -1,5 +1,6 @@
 # The OneAll Push API sandbox as a container (README, "In CI"):
 #   docker build -t oneall-sandbox . && docker run --rm -p 8080:8080 oneall-sandbox
+#   podman build --format docker -t oneall-sandbox .   (the OCI format drops HEALTHCHECK)
 # Settings: SANDBOX_* variables; files such as identities go under /config (mount it read-only).
 
 # --- build: a wheel from the build context; the build backend stays in this stage ------------
