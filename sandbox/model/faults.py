@@ -747,6 +747,8 @@ class FaultPlan:
         """
         if not self.rules:
             return None
+        if stage == "data" and not self._candidates(stage, resource, identity):
+            return None  # no canned answer for it: no counter either
         # Callbacks, canned answers and the calls around the push count apart: they never
         # shift the dice of an identity's pushes.
         counter = identity if stage in ("answer", "video") else f"{identity} {stage}"
