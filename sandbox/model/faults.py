@@ -242,7 +242,12 @@ class Fault:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Every field; ``answer`` only on a canned answer, where it is the point."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "answer" or self.answer is not None
+        }
 
 
 # Lengths a rule's texts may have: a pattern matches one of 21 resource names, an info is a
