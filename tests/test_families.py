@@ -4,6 +4,7 @@ answer here is also checked against the OpenAPI document (tests/conftest.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -463,3 +464,49 @@ async def test_strict_identities_offer_no_new_user(client: Client) -> None:
     text = await page.text()
     assert page.status == 200
     assert 'value="new"' not in text and TOKENS["twitter"] in text
+
+
+async def test_a_fault_on_a_sharing_publication_words_it_as_the_push_would(
+    client: Client,
+) -> None:
+    rule = {"resource": "twitter.post", "preset": "provider_token_expired", "times": 1}
+    assert (await client.post("/__sandbox/faults", json=rule)).status == 201
+    body = {
+        "request": {
+            "sharing_message": {
+                "parts": {"text": {"body": "hi"}},
+                "publish_for_identity": {"identity_token": TOKENS["twitter"]},
+            }
+        }
+    }
+    response = await client.post("/sharing/messages.json", json=body, headers=HEADERS)
+    assert response.status == 207
+    data = (await response.json())["response"]["result"]["data"]
+    [entry] = data["sharing_message"]["publications"]["entries"]
+    assert entry["status"] == {"flag": "error", "code": 403, "message": provider_refused("post")}
+    # the preset left the identity expired: a push is refused too
+    endpoint = PUSHES["twitter.post"]
+    refused = await client.post(push_path(endpoint), json=example(endpoint), headers=HEADERS)
+    assert refused.status == 403
+
+
+@pytest.mark.parametrize("settings", [Settings(seed=7, faults=(Path("token-expired"),))])
+async def test_the_token_expired_scenario_until_synchronized(client: Client) -> None:
+    endpoint = PUSHES["twitter.post"]
+    statuses = []
+    for _ in range(4):
+        response = await client.post(push_path(endpoint), json=example(endpoint), headers=HEADERS)
+        statuses.append(response.status)
+    assert statuses == [200, 200, 403, 403]
+    sync = {"request": {"synchronize": {"force_token_update": True}}}
+    await call(client, "PUT", f"/identities/{TOKENS['twitter']}/synchronize.json", json=sync)
+    response = await client.post(push_path(endpoint), json=example(endpoint), headers=HEADERS)
+    assert response.status == 200
+
+
+async def test_a_fault_on_the_consent_page_is_an_html_page(client: Client) -> None:
+    rule = {"resource": "login.*", "preset": "overloaded"}
+    assert (await client.post("/__sandbox/faults", json=rule)).status == 201
+    page = await client.get("/socialize/connect/direct/twitter/?callback_uri=http://localhost/")
+    assert page.status == 503 and page.content_type == "text/html"
+    assert "overloaded" in await page.text()

@@ -327,3 +327,20 @@ def test_bounded_fuzz_run_finds_nothing(tmp_path: Path, validation: str) -> None
     assert int(selected[1]) == int(selected[3]) == int(selected[2]) - arming, report
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
         assert f"✅ {phase}" in result.stdout, report
+
+
+def test_every_call_around_the_push_is_an_operation_named_as_in_its_catalog() -> None:
+    from sandbox.api.families import CALLS
+
+    for call in CALLS:
+        operation = DOCUMENT["paths"][call.path][call.method.lower()]
+        assert operation["operationId"] == call.name
+        assert operation["tags"] == [call.family]
+        if call.family == "pull":  # shapes OneAll does not publish: said to be ours
+            assert "ours" in operation["description"]
+        if call.schema is not None:
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": f"#/components/schemas/{call.name}.request"}
+        if not call.html:
+            assert operation["security"] == [{"basic": []}]
+            assert "401" in operation["responses"]

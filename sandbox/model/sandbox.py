@@ -217,7 +217,7 @@ class Sandbox:
                 entry.fault = fault.to_json()
             expire_on(fault, admitted.identity)
             if fault.effect in ANSWER_EFFECTS and fault.effect != "delay":
-                raise fault_refusal(fault, endpoint.provider)
+                raise fault_refusal(fault, endpoint.provider, publishing.object_name(endpoint))
         when = entry.started if entry is not None else time.time()
         return publishing.fabricate(self, admitted, path=path, when=when, fault=fault)
 
@@ -306,13 +306,21 @@ class Sandbox:
             self.journal.sink.close()
 
 
-def fault_refusal(fault: Fault, provider: str) -> ProviderError:
-    """A fired rule as the refusal of one publication."""
+def fault_refusal(fault: Fault, provider: str, noun: str) -> ProviderError:
+    """A fired rule as the refusal of one publication: ``{provider}`` and ``{object}`` filled
+    in as the HTTP answer would have them."""
     name = PROVIDER_NAMES.get(provider, provider)
-    info = (fault.info or "").replace("{provider}", name) or (
+
+    def filled(sentence: str) -> str:
+        return sentence.replace("{provider}", name).replace("{object}", noun)
+
+    info = filled(fault.info or "") or (
         f"The provider {name} answered unexpectedly (injected fault: {fault.effect})"
     )
-    return ProviderError(info, status=fault.status or 502, headers=fault.headers)
+    headers = dict(fault.headers)
+    if fault.detail is not None:
+        headers["X-Sandbox-Detail"] = filled(fault.detail)
+    return ProviderError(info, status=fault.status or 502, headers=headers)
 
 
 @functools.cache
