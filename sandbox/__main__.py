@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sandbox import __version__
 from sandbox.api.errors import SettingsError
-from sandbox.api.push import ENDPOINTS
+from sandbox.api.push import ENDPOINTS, inferred
 from sandbox.config import Settings, add_options, settings_from
 
 DESCRIPTION = """\
@@ -84,12 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resource_table() -> str:
+    """One line per resource; *inferred* marks a body or result shape found in no OneAll
+    documentation or SDK (the ``x-source`` of its schemas), so a guess is not taken for a fact."""
     rows = [("RESOURCE", "POST PATH", "NODE", "NOTE")]
     for endpoint in ENDPOINTS:
-        note = (
-            "deprecated" if endpoint.deprecated else "asynchronous" if endpoint.asynchronous else ""
-        )
-        rows.append((endpoint.name, endpoint.display_path, endpoint.node, note))
+        notes = ["deprecated"] if endpoint.deprecated else []
+        notes += ["asynchronous"] if endpoint.asynchronous else []
+        guessed = inferred(endpoint)
+        notes += [f"*inferred*: {' and '.join(guessed)}"] if guessed else []
+        rows.append((endpoint.name, endpoint.display_path, endpoint.node, ", ".join(notes)))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return (
         "\n".join(

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest, SettingsError
-from sandbox.api.push import ENDPOINTS, Endpoint
+from sandbox.api.push import ENDPOINTS, SOURCES, Endpoint, inferred
 from sandbox.validation import schemas
 from sandbox.validation.schemas import SchemaMissing, Validators, _tweet_excess
 
@@ -864,3 +864,51 @@ def test_tweets_are_weighed_without_pkg_resources(monkeypatch: pytest.MonkeyPatc
         assert sys.modules["pkg_resources"] is None  # the stand-in was taken back
     finally:
         schemas._tweet_parser.cache_clear()
+
+
+# --- provenance (spec §7) -----------------------------------------------------------------------
+
+# The resources whose keys the spec's §4 tables tag "ours": found in no documentation or SDK.
+INFERRED_BODIES = {
+    "facebook.group.post",
+    "facebook.group.picture",
+    "facebook.group.video",
+    "facebook.page.video",
+    "pinterest.board",
+    "youtube.playlist.video",
+    "youtube.playlist",
+    "youtube.channel.section",
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ENDPOINT_IDS)
+def test_every_schema_says_where_it_comes_from(endpoint: Endpoint) -> None:
+    schema = raw_schema(endpoint.name)
+    assert schema["x-source"] in SOURCES
+    assert (schema["x-source"] == "ours") is (endpoint.name in INFERRED_BODIES)
+    keys = node_schema(endpoint)["properties"]
+    marked = {key for key, sub in keys.items() if sub.get("x-source") == "ours"}
+    if endpoint.name.startswith("facebook.group."):
+        assert marked == {"id"}  # the group's id, by analogy with pages; the rest as #1-#3
+    elif endpoint.name in INFERRED_BODIES:
+        assert marked == set(keys)
+    else:
+        assert marked == set()
+
+
+def test_list_and_the_resource_table_mark_what_is_inferred(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main = importlib.import_module("sandbox.__main__").main
+    assert main(["--list"]) == 0
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    table = (ROOT / "docs" / "api" / "push-resources.md").read_text()
+    rows = {line.split("`")[1]: line for line in table.splitlines() if line.startswith("| `")}
+    for endpoint in ENDPOINTS:
+        guessed = inferred(endpoint)
+        assert ("body" in guessed) is (endpoint.name in INFERRED_BODIES)
+        marker = f"*inferred*: {' and '.join(guessed)}"
+        assert (marker in listed[endpoint.name]) is bool(guessed), listed[endpoint.name]
+        assert ("*inferred*" in listed[endpoint.name]) is bool(guessed)
+        assert (marker in rows[endpoint.name]) is bool(guessed), rows[endpoint.name]
+        assert ("*inferred*" in rows[endpoint.name]) is bool(guessed)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sandbox.api.datafiles import read_schema
+
 PUSH_PREFIX = "/push/identities/{token}/"
 
 
@@ -151,3 +153,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 BY_NAME: dict[str, Endpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 PROVIDERS: tuple[str, ...] = ("facebook", "linkedin", "pinterest", "twitter", "youtube")
+
+
+# Where a fact comes from (spec, "provenance"): OneAll's documentation, its SDKs, the networks'
+# own (net), or the sandbox's inference (ours). Only doc and sdk count as found.
+SOURCES = ("doc", "sdk", "net", "ours")
+FOUND_SOURCES = frozenset({"doc", "sdk"})
+
+
+def provenance(endpoint: Endpoint) -> dict[str, str]:
+    """The ``x-source`` of the resource's request body and of its result data, from their
+    schemas (``schemas/<name>.json``, ``schemas/results/<result>.json``)."""
+    return {
+        "body": str(read_schema("", endpoint.name).get("x-source", "ours")),
+        "result": str(read_schema("results", endpoint.result).get("x-source", "ours")),
+    }
+
+
+def inferred(endpoint: Endpoint) -> list[str]:
+    """What of the resource was found in no OneAll documentation or SDK: "body", "result"."""
+    return [part for part, source in provenance(endpoint).items() if source not in FOUND_SOURCES]
