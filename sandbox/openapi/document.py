@@ -748,6 +748,7 @@ URL_HOST = rf"(?:\[[0-9A-Fa-f:.]+\](?::[0-9]*)?|[^/?#@:.\[\]{URL_SPACE}-][^/?#@{
 URL_USER = rf"(?:[^/?#@{URL_SPACE}]*@)?"
 URL_USER_NO_BRACKET = rf"(?:[^/?#@\[\]{URL_SPACE}]*@)?"
 CALLBACK_KEY = "callback_url"  # app.check_videos: callbacks go to loopback or allowed hosts
+CALLBACK_FORBIDDEN = r"(?![\s\S]*[\x00-\x20\x7f])"
 IPV4_LOOPBACK = r"127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
 
 
@@ -784,7 +785,9 @@ def callback_url_pattern(url_pattern: str, allowed: tuple[str, ...]) -> str:
         rf"|(?:{'|'.join(names)})(?::[^/?#@\[\]{URL_SPACE}]*)?)"
     )
     # Python's urlsplit refuses a [ or ] anywhere in the host part but around an address.
-    return url_pattern.replace(URL_USER + URL_HOST, URL_USER_NO_BRACKET + host)
+    pattern = url_pattern.replace(URL_USER + URL_HOST, URL_USER_NO_BRACKET + host)
+    # No control character anywhere (sandbox.model.jobs.callback_refusal), space included.
+    return "^" + CALLBACK_FORBIDDEN + pattern.removeprefix("^")
 
 
 def read_json(path: Path) -> Any:
