@@ -8,7 +8,6 @@ answer. Validation runs before faults, as for a push."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -36,7 +35,6 @@ from sandbox.model.sandbox import Sandbox
 from sandbox.validation import bodies
 from sandbox.validation.body import read_json
 
-WARNING_HEADER = "X-Sandbox-Warning"
 PARTIAL_INFO = "Your request has been processed, but at least one publication has failed"
 
 
@@ -110,21 +108,13 @@ async def answer(
     result = ANSWERS[call.answer](sandbox, ask)
     if call.listing is None:
         entry.data = result.data
-    headers = warning_headers(result.warnings)
+    # What the caller may act on (a clamped page size): X-Sandbox-Warning headers, the journal
+    # and the log line, as validation's warnings (finish() adds them).
+    entry.warnings = tuple(result.warnings)
     if result.status == 200:
-        return Answer(envelope.success(entry.path, result.data), headers=headers), (
-            envelope.SUCCESS_INFO
-        )
+        return Answer(envelope.success(entry.path, result.data)), (envelope.SUCCESS_INFO)
     body_bytes = envelope.partial(entry.path, result.status, PARTIAL_INFO, result.data)
-    return Answer(body_bytes, result.status, headers), PARTIAL_INFO
-
-
-def warning_headers(warnings: list[str]) -> Mapping[str, str] | None:
-    """What the caller may act on (a clamped page size), as push-api.md §6 words warnings."""
-    if not warnings:
-        return None
-    text = "; ".join(warnings)
-    return {WARNING_HEADER: text.encode("ascii", "backslashreplace").decode()[:256]}
+    return Answer(body_bytes, result.status), PARTIAL_INFO
 
 
 def pick_fault(request: web.Request, sandbox: Sandbox, call: Call, entry: Entry) -> Fault | None:
