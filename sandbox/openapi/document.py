@@ -908,6 +908,13 @@ envelope and status codes as `https://<subdomain>.api.oneall.com`, plus a contro
 Every answer is the OneAll envelope (`response.request.status.code` equals the HTTP status);
 errors have no `result` node. Request bodies are read as JSON whatever the Content-Type says.
 
+**Validation profiles.** This document describes the profile the sandbox runs (`--validation`):
+in `live`, the default, doubtful input the live API accepts (unknown keys, `""`, `null` or `[]`
+for an optional key, ids sent as numbers, padded URLs ...) is taken and reported in one
+`X-Sandbox-Warning` header each; in `strict` it is refused. A request may ask for either with
+the header `X-Sandbox-Validation: live|strict`. Where `info` is the live API's own sentence,
+the sandbox's precise one is in the `X-Sandbox-Detail` header.
+
 **Injected faults.** A push request may carry the header `X-Sandbox-Fault` naming a preset
 (`rate_limited`, `server_error`, `timeout`, `connection_reset`, ...) or an effect with
 parameters (`delay; delay_ms=500`); the control plane arms the same rules for later requests
