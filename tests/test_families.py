@@ -510,3 +510,30 @@ async def test_a_fault_on_the_consent_page_is_an_html_page(client: Client) -> No
     page = await client.get("/socialize/connect/direct/twitter/?callback_uri=http://localhost/")
     assert page.status == 503 and page.content_type == "text/html"
     assert "overloaded" in await page.text()
+
+
+async def test_social_link_on_the_consent_page_moves_the_identity(client: Client) -> None:
+    twitter = await get(client, f"/identities/{TOKENS['twitter']}.json")
+    user_token = twitter["identity"]["user_token"]
+    form = {
+        "service": "social_link",
+        "user_token": user_token,
+        "callback_uri": "http://localhost:3000/linked",
+        "identity": TOKENS["facebook"],
+        "decision": "allow",
+    }
+    page = await client.post("/socialize/connect/direct/facebook/", data=form)
+    text = await page.text()
+    assert page.status == 200 and 'action="http://localhost:3000/linked"' in text
+    assert 'name="oa_action" value="social_link"' in text
+    token = text.split('name="connection_token" value="')[1].split('"')[0]
+    connection = await get(client, f"/connections/{token}.json")
+    assert connection["plugin"] == {
+        "key": "social_link",
+        "data": {"status": "success", "action": "link_identity"},
+    }
+    user = await get(client, f"/users/{user_token}.json")
+    assert [i["provider"] for i in user["user"]["identities"]] == ["twitter", "facebook"]
+    unknown = {**form, "user_token": UNKNOWN}
+    refused = await client.post("/socialize/connect/direct/facebook/", data=unknown)
+    assert refused.status == 404 and refused.content_type == "text/html"
