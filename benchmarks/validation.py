@@ -1,6 +1,7 @@
-"""Microseconds to validate a body: the 21 example bodies (valid), and the same bodies refused
+"""Microseconds to validate a body: the 21 example bodies (valid), the same bodies refused
 (an unknown key in the node and, where it has one, a URL replaced by a file name, as
-``wrk/refused.lua`` sends them), through the public ``Validators`` API.
+``wrk/refused.lua`` sends them) in the strict profile, and the same bodies with only the
+unknown key, taken with a warning by the live profile, through the public ``Validators`` API.
 
     python benchmarks/validation.py [--repeat N]
 
@@ -46,12 +47,24 @@ def bodies() -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     return valid, refused
 
 
-def per_body(validators: Validators, cases: list[tuple[str, Any]], repeat: int) -> float:
+def warned(valid: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The valid bodies with an unknown key: what the live profile takes with a warning."""
+    cases = []
+    for name, body in valid:
+        changed = copy.deepcopy(body)
+        next(iter(changed["request"]["push"].values()))["unknown_key"] = 1
+        cases.append((name, changed))
+    return cases
+
+
+def per_body(
+    validators: Validators, cases: list[tuple[str, Any]], repeat: int, profile: str = "strict"
+) -> float:
     started = time.perf_counter()
     for _ in range(repeat):
         for name, body in cases:
             with contextlib.suppress(BadRequest):
-                validators.validate(name, body)
+                validators.check(name, body, profile=profile)
     return (time.perf_counter() - started) / (repeat * len(cases)) * 1e6
 
 
@@ -71,11 +84,12 @@ def main() -> None:
             continue
         raise SystemExit(f"{name}: the changed body was accepted")
     per_body(validators, valid + refused, 10)  # warm: first refusals build their wording
-    for label, cases, repeat in (
-        ("valid body", valid, args.repeat),
-        ("refused body (worded)", refused, max(1, args.repeat // 10)),
+    for label, cases, repeat, profile in (
+        ("valid body", valid, args.repeat, "strict"),
+        ("refused body (worded)", refused, max(1, args.repeat // 10), "strict"),
+        ("warned body (live)", warned(valid), max(1, args.repeat // 10), "live"),
     ):
-        figures = [per_body(validators, cases, repeat) for _ in range(args.rounds)]
+        figures = [per_body(validators, cases, repeat, profile) for _ in range(args.rounds)]
         print(f"{label:24} {statistics.median(figures):8.1f} µs")
 
 
