@@ -537,3 +537,26 @@ async def test_social_link_on_the_consent_page_moves_the_identity(client: Client
     unknown = {**form, "user_token": UNKNOWN}
     refused = await client.post("/socialize/connect/direct/facebook/", data=unknown)
     assert refused.status == 404 and refused.content_type == "text/html"
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "listing", "first"),
+    [
+        ("facebook", "facebook/groups.json", "groups", {"group_id": "1784269101234567"}),
+        ("linkedin", "linkedin/companies.json", "companies", {"company_id": "2414183"}),
+        (
+            "youtube",
+            "youtube/playlists.json",
+            "playlists",
+            {"playlist_id": "PLr3Xw9bT5nQ1mZ7kV2cJ8hY4dF6gS0aLe", "name": "Trajectories"},
+        ),
+    ],
+)
+async def test_pull_lists_each_kind_of_target(
+    client: Client, provider: str, path: str, listing: str, first: dict[str, str]
+) -> None:
+    data = await get(client, f"/pull/identities/{TOKENS[provider]}/{path}")
+    [entry] = data[listing]["entries"]
+    assert first.items() <= entry.items()
+    noun = next(iter(first)).removesuffix("_id")
+    assert entry[f"{noun}_location"].startswith("https://")
