@@ -417,3 +417,19 @@ def test_a_listed_rule_can_be_armed_again_as_listed() -> None:
 def test_a_callback_delay_needs_its_delay() -> None:
     with pytest.raises(FaultSpecError, match=r"/delay_ms: callback_delay needs a delay_ms above 0"):
         FaultPlan().arm([{"effect": "callback_delay"}], indexed=False)
+
+
+def test_a_rule_is_checked_against_the_bounds_of_its_published_schema() -> None:
+    """schemas/control/fault-rule.json is the one statement of a rule's bounds: the refusal
+    quotes it, and the OpenAPI document publishes it as it is."""
+    from sandbox.api.datafiles import read_schema
+    from sandbox.model.faults import FaultSpecError, build_fault, rule_schema
+    from sandbox.openapi.document import document
+
+    times = read_schema("control", "fault-rule")["properties"]["times"]
+    with pytest.raises(FaultSpecError, match=f"from {times['minimum']} to {times['maximum']}"):
+        build_fault(
+            {"preset": "rate_limited", "times": times["maximum"] + 1}, "/", rule_id=1, source="t"
+        )
+    assert document()["components"]["schemas"]["FaultRule"] == rule_schema()
+    assert "x-enum" not in json.dumps(rule_schema())

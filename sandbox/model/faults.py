@@ -21,8 +21,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
+import jsonschema_rs
+
 from sandbox.api import live
-from sandbox.api.datafiles import data_path
+from sandbox.api.datafiles import data_path, read_schema
 from sandbox.api.errors import SettingsError
 from sandbox.api.families import CALLS, FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS
@@ -159,11 +161,27 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 _MATCH_KEYS = ("resource", "identity", "provider", "after", "times", "probability")
-_EFFECT_KEYS = (
-    "status", "info", "detail", "headers", "delay_ms", "jitter_ms", "max_ms", "chunks",
-    "duration_ms",
-)  # fmt: skip
-ALLOWED_KEYS = frozenset({*_MATCH_KEYS, *_EFFECT_KEYS, "preset", "effect", "answer"})
+
+
+def rule_schema() -> dict[str, Any]:
+    """``schemas/control/fault-rule.json``, its ``x-enum`` keys filled from the tables here: the
+    one statement of a rule's keys and bounds, read by the checks below, the engine and the
+    OpenAPI document."""
+    schema = read_schema("control", "fault-rule")
+    enums = {
+        "presets": list(PRESETS),
+        "effects": [*EFFECTS, CANNED_ANSWER],
+        "providers": list(PROVIDERS),
+    }
+    for key_schema in schema["properties"].values():
+        name = key_schema.pop("x-enum", None)
+        if name is not None:
+            key_schema["enum"] = enums[name]
+    return schema
+
+
+_RULE_KEYS: dict[str, Any] = read_schema("control", "fault-rule")["properties"]
+ALLOWED_KEYS = frozenset(_RULE_KEYS)
 LISTED_ONLY_KEYS = frozenset({"id", "source", "matched", "fired"})
 _STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "detail", "preset", "effect"})
 RESOURCES = tuple(endpoint.name for endpoint in ENDPOINTS)
@@ -252,10 +270,10 @@ class Fault:
 
 # Lengths a rule's texts may have: a pattern matches one of 21 resource names, an info is a
 # sentence, headers are a few short lines. Longer ones are refused, not stored.
-MAX_PATTERN_CHARS = 100
-MAX_INFO_CHARS = 2_000
-MAX_HEADERS = 20
-MAX_HEADER_VALUE_CHARS = 1_000
+MAX_PATTERN_CHARS: int = _RULE_KEYS["resource"]["maxLength"]
+MAX_INFO_CHARS: int = _RULE_KEYS["info"]["maxLength"]
+MAX_HEADERS: int = _RULE_KEYS["headers"]["maxProperties"]
+MAX_HEADER_VALUE_CHARS: int = _RULE_KEYS["headers"]["additionalProperties"]["maxLength"]
 # Headers that frame the HTTP message: set by a rule, they would break the exchange itself
 # instead of emulating a failure (the effects "empty", "malformed", "reset" do that on purpose).
 FRAMING_HEADERS = frozenset(
@@ -280,7 +298,8 @@ def _resources_of(pattern: str) -> frozenset[str]:
     return frozenset(name for name in ALL_RESOURCES if resource_matches(pattern, name))
 
 
-def _check_int(rule: Mapping[str, Any], key: str, where: str, low: int, high: int) -> None:
+def _check_int(rule: Mapping[str, Any], key: str, where: str) -> None:
+    low, high = _RULE_KEYS[key]["minimum"], _RULE_KEYS[key]["maximum"]
     value = rule.get(key)
     if value is None:
         return
@@ -300,7 +319,21 @@ def build_fault(spec: object, where: str, *, rule_id: int, source: str) -> Fault
         _check_canned(rule, where)
     else:
         _check_answer(rule, where)
+    _check_with_schema(rule, where)
     return Fault(id=rule_id, source=source, **rule)
+
+
+@functools.cache
+def _rule_validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(rule_schema(), offline=True)
+
+
+def _check_with_schema(rule: Mapping[str, Any], where: str) -> None:
+    """The engine that checks request bodies checks the rule too, against the file the OpenAPI
+    document publishes: what the checks above let through, the schema must accept."""
+    for error in _rule_validator().iter_errors(dict(rule)):
+        path = "/".join(str(part) for part in error.instance_path)
+        raise FaultSpecError(f"{where}{path or 'rule'}: {error.message}")
 
 
 def _check_canned(rule: dict[str, Any], where: str) -> None:
@@ -383,18 +416,18 @@ def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
 
 
 def _check_numbers(rule: dict[str, Any], where: str) -> None:
-    _check_int(rule, "after", where, 0, 10**9)
-    _check_int(rule, "times", where, 1, 10**9)
-    for key in ("delay_ms", "jitter_ms", "max_ms", "duration_ms"):
-        _check_int(rule, key, where, 0, 3_600_000)
-    _check_int(rule, "chunks", where, 1, 10_000)
+    for key in ("after", "times", "delay_ms", "jitter_ms", "max_ms", "duration_ms", "chunks"):
+        _check_int(rule, key, where)
+    low, high = _RULE_KEYS["probability"]["minimum"], _RULE_KEYS["probability"]["maximum"]
     probability = rule.get("probability", 1.0)
     if isinstance(probability, bool) or not isinstance(probability, (int, float)):
         raise FaultSpecError(
-            f"{where}probability: must be a number from 0 to 1, got {probability!r}"
+            f"{where}probability: must be a number from {low} to {high}, got {probability!r}"
         )
-    if not 0 <= probability <= 1:
-        raise FaultSpecError(f"{where}probability: must be from 0 to 1, got {probability!r}")
+    if not low <= probability <= high:
+        raise FaultSpecError(
+            f"{where}probability: must be from {low} to {high}, got {probability!r}"
+        )
     rule["probability"] = float(probability)
 
 
@@ -404,7 +437,7 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
     if effect == "error":
         if status is None:
             raise FaultSpecError(f"{where}status: the error effect needs a status from 400 to 599")
-        _check_int(rule, "status", where, 400, 599)
+        _check_int(rule, "status", where)
     elif effect == "html":
         rule.setdefault("status", 502)
         if rule["status"] not in HTML_STATUSES:
@@ -412,7 +445,7 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
                 f"{where}status: an html page has status 502, 503 or 504, got {status!r}"
             )
     elif status is not None:
-        _check_int(rule, "status", where, 400, 599)
+        _check_int(rule, "status", where)
     if effect == "callback_delay" and not rule.get("delay_ms"):
         raise FaultSpecError(f"{where}delay_ms: callback_delay needs a delay_ms above 0")
     headers = rule.get("headers", {})

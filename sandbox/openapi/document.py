@@ -184,27 +184,6 @@ def error_response(status: int) -> Schema:
 
 # --- the control plane ----------------------------------------------------------------------
 
-MILLISECONDS = {"type": "integer", "minimum": 0, "maximum": 3_600_000}
-FAULT_KEY_SCHEMAS: dict[str, Schema] = {
-    "preset": {"enum": list(faults.PRESETS)},
-    "effect": {"enum": [*faults.EFFECTS, faults.CANNED_ANSWER]},
-    "answer": {
-        "type": "object",
-        "description": "a canned answer: result keys merged into the fabricated result of "
-        "a success (checked against the resource's result schema when armed)",
-    },
-    "resource": {"type": "string", "description": "a resource name or glob: twitter.*"},
-    "identity": pattern(UUID),
-    "provider": {"enum": list(PROVIDERS)},
-    "after": {"type": "integer", "minimum": 0, "maximum": 10**9},
-    "times": {"type": "integer", "minimum": 1, "maximum": 10**9},
-    "chunks": {"type": "integer", "minimum": 1, "maximum": 10_000},
-    "probability": {"type": "number", "minimum": 0, "maximum": 1},
-    "status": {"type": "integer", "minimum": 400, "maximum": 599},
-    "info": {"type": "string"},
-    "detail": {"type": "string"},
-    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-}
 ID: Schema = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
 TARGET = obj(["id"], id=ID, name={})
 
@@ -304,17 +283,7 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         ),
         "example": {"provider": "facebook", "pages": [{"id": "42", "name": "My page"}]},
     },
-    "FaultRule": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            key: FAULT_KEY_SCHEMAS.get(key, MILLISECONDS) for key in sorted(faults.ALLOWED_KEYS)
-        },
-        "anyOf": [{"required": ["preset"]}, {"required": ["effect"]}, {"required": ["answer"]}],
-        "description": "Which requests fail and how: a preset, or an effect with its keys "
-        "(the sandbox checks more than this schema says: the error effect needs a status...)",
-        "example": {"resource": "twitter.post", "preset": "rate_limited", "times": 1},
-    },
+    "FaultRule": faults.rule_schema(),
     "FaultRules": {
         "anyOf": [
             ref("FaultRule"),
