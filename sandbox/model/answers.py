@@ -15,7 +15,7 @@ from sandbox.api.calls import Call
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, RequestError
 from sandbox.api.push import PUSH_PREFIX
 from sandbox.model.connections import Connection
-from sandbox.model.identities import PROVIDER_NAMES, Identity, User
+from sandbox.model.identities import PROVIDER_NAMES, TARGET_NOUNS, Identity, User
 from sandbox.model.journal import Entry
 from sandbox.model.pages import paginate
 from sandbox.model.sandbox import Sandbox
@@ -270,19 +270,11 @@ _TARGET_LOCATIONS = {
     "playlists": "https://www.youtube.com/playlist?list={id}",
     "channels": "https://www.youtube.com/channel/{id}",
 }
-_NOUNS = {
-    "pages": "page",
-    "groups": "group",
-    "companies": "company",
-    "boards": "board",
-    "playlists": "playlist",
-    "channels": "channel",
-}
 
 
 def _targets(identity: Identity, kind: str) -> list[dict[str, Any]]:
     """Entries ``{<noun>_id, name, <noun>_location}``, the keys the push results use."""
-    noun = _NOUNS[kind]
+    noun = TARGET_NOUNS[kind]
     if kind == "channels":
         channel = identity.channel or {
             "id": identity.user.get("id"),

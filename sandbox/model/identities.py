@@ -205,12 +205,14 @@ PROVIDER_NAMES = {
     "twitter": "Twitter",
     "youtube": "YouTube",
 }
+# What one of each kind is called: in refusals, result keys (board_id) and Pull API entries.
 TARGET_NOUNS = {
     "pages": "page",
     "groups": "group",
     "companies": "company",
     "boards": "board",
     "playlists": "playlist",
+    "channels": "channel",
 }
 _TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _IDENTITY_KEYS = frozenset(

@@ -14,6 +14,7 @@ from sandbox.api.datafiles import data_path
 from sandbox.api.families import CALLS
 from sandbox.api.push import PROVIDERS
 from sandbox.config import UUID_PATTERN
+from sandbox.model.identities import TARGET_NOUNS
 from sandbox.model.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 Schema = dict[str, Any]
@@ -42,14 +43,6 @@ def listing(entry: Schema) -> Schema:
     )
 
 
-TARGET_NOUNS = {
-    "pages": "page",
-    "groups": "group",
-    "companies": "company",
-    "boards": "board",
-    "playlists": "playlist",
-    "channels": "channel",
-}
 POST_ENTRY = obj(
     ["post_id", "post_location", "resource", "date_creation"],
     post_id=TEXT,
