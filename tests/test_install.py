@@ -73,7 +73,18 @@ def fresh_environment(folder: Path) -> Path:
 
 
 def install(python: Path, requirement: str | Path, folder: Path) -> None:
-    run(*PIP, "--python", python, "install", "-q", "--no-deps", requirement, cwd=folder)
+    # --ignore-installed: the test environment, seen through the .pth, may hold the package too
+    run(
+        *PIP,
+        "--python",
+        python,
+        "install",
+        "-q",
+        "--no-deps",
+        "--ignore-installed",
+        requirement,
+        cwd=folder,
+    )
 
 
 def check_installed(python: Path, folder: Path) -> None:
