@@ -85,14 +85,17 @@ def authorization() -> str:
 
 
 def refuse(body: dict[str, Any], node: str) -> dict[str, Any]:
-    """The body broken the way a careless client breaks it: an unknown key in the node and,
-    where the node has one, an http(s) URL replaced by a bare file name."""
+    """The body broken the way a careless client breaks it: an unknown key in the node (a
+    warning in the live profile) and an error refused in every profile: an http(s) URL replaced
+    by a bare file name, or where the node has none, its first text sent as a boolean."""
     broken: dict[str, Any] = json.loads(json.dumps(body))
     fields: dict[str, Any] = broken["request"]["push"][node]
-    for key, value in fields.items():
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            fields[key] = "photo of the engine.png"
-            break
+    texts = [key for key, value in fields.items() if isinstance(value, str)]
+    urls = [key for key in texts if fields[key].startswith(("http://", "https://"))]
+    if urls:
+        fields[urls[0]] = "photo of the engine.png"
+    else:
+        fields[texts[0]] = True
     fields["colour"] = "teal"
     return broken
 
