@@ -205,3 +205,29 @@ def test_an_unverified_aiohttp_gets_plain_responses(
     assert response.content_type == "application/json"
     wire.announce_answer_path()
     assert "not a version the sandbox's fast answers were verified with" in caplog.text
+
+
+async def test_answers_on_a_real_keep_alive_connection_are_held_to_the_end_of_the_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The held-answer path engages on a started sandbox: its answers leave from the end of
+    the loop's turn (where aiohttp's connection state, read as it is, allows)."""
+    written_at_end: list[int] = []
+    real_write_held = wire._write_held
+
+    def counting(loop: asyncio.AbstractEventLoop) -> None:
+        written_at_end.append(len(wire._held.get(loop, ())))
+        real_write_held(loop)
+
+    monkeypatch.setattr(wire, "_write_held", counting)
+    running = await start(Settings(port=0))
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": AUTH}) as session:
+            tweet = BY_NAME["twitter.post"]
+            for _ in range(3):
+                url = running.url + push_path(tweet)
+                async with session.post(url, json=example(tweet)) as answer:
+                    assert answer.status == 200
+    finally:
+        await running.stop()
+    assert sum(written_at_end) == 3

@@ -8,6 +8,11 @@ headers=...)`` would send (the same status line, headers, ``Date``, ``Server`` a
 ``Connection`` handling, tests/test_wire.py compares them) and writes it to the transport in
 one call.
 
+That call waits for the end of the event loop's turn (where :func:`_hold` allows), so the
+answers of every request the turn handled leave together: a client waiting on many
+connections is then woken once for all of them, not once per answer (kernel time a push,
+and the A/B that keeps it, in benchmarks/README.md).
+
 It reads and sets attributes aiohttp keeps private (``_body``, ``_headers``, ``_keep_alive``,
 ``_payload_writer`` ...), so it is used only with the aiohttp minor versions the test suite
 verified (:data:`VERIFIED_AIOHTTP`); with any other, :func:`answer` makes the plain
@@ -17,6 +22,7 @@ much, is measured in benchmarks/README.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -44,6 +50,32 @@ _CONNECTION = {
     (False, HttpVersion11): b"\r\nConnection: close\r\n\r\n",
 }
 _STATUS_LINES: dict[tuple[HttpVersion, int, str], bytes] = {}  # by version, status, reason
+
+
+# Answers held until the end of their event loop's turn, by loop (a sandbox may serve from a
+# thread of its own while a test's loop runs another).
+_held: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Transport, bytes]]] = {}
+
+
+def _hold(request: web.BaseRequest) -> bool:
+    """Whether this answer may wait for the end of the turn: only when nothing can close its
+    connection or write to it before then. aiohttp closes a connection at once after an answer
+    that ends keep-alive, or when its body was not read to the end, or while the server stops;
+    and answers the next request already received on it (pipelining) without waiting. Anything
+    else that closes or writes (a new request, a shutdown) comes by a later callback of the
+    loop, after the held answers are written."""
+    protocol = request.protocol
+    return (
+        not (protocol._messages or protocol._close or protocol._force_close)
+        and request.content.is_eof()
+    )
+
+
+def _write_held(loop: asyncio.AbstractEventLoop) -> None:
+    """The end of the turn: the held answers go out, in the order they were made."""
+    for transport, data in _held.pop(loop, ()):
+        if not transport.is_closing():  # the client hung up meanwhile: nobody to answer
+            transport.write(data)
 
 
 class _Date:
@@ -111,7 +143,15 @@ class Answer(web.Response):
         transport = request.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the client closed the connection before the answer")
-        transport.write(head)
+        if keep_alive and _hold(request):
+            loop = request.task.get_loop()
+            held = _held.get(loop)
+            if held is None:
+                held = _held[loop] = []
+                loop.call_soon(_write_held, loop)
+            held.append((transport, head))
+        else:
+            transport.write(head)
         self._body_length = len(body)
         writer = self._payload_writer = request.writer
         await writer.drain()  # waits only while the client reads slower than it is answered
