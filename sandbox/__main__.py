@@ -12,15 +12,19 @@ import textwrap
 from collections.abc import Sequence
 
 from sandbox import __version__
+from sandbox.api.datafiles import read_schema
 from sandbox.api.errors import SettingsError
-from sandbox.api.push import ENDPOINTS, inferred
+from sandbox.api.families import FAMILIES
+from sandbox.api.push import ENDPOINTS, FOUND_SOURCES, inferred
 from sandbox.config import Settings, add_options, settings_from
 
 DESCRIPTION = """\
-An offline emulator of the OneAll Push API. It serves the 20 push resources (and the legacy
-pinterest/pin.json path) at the same URLs as https://<subdomain>.api.oneall.com, with the same
-HTTP Basic authentication, envelope, status codes and error wording, and fabricates realistic
-provider ids (tweet snowflakes, Facebook post ids, YouTube video ids ...).
+An offline emulator of the OneAll Push API and the API around it. It serves the 20 push
+resources (and the legacy pinterest/pin.json path), the site check, Social Login's consent
+page, connections, users, identities, the Pull API and sharing messages (--list shows every
+one) at the same URLs as https://<subdomain>.api.oneall.com, with the same HTTP Basic
+authentication, envelope, status codes and error wording, and fabricates realistic provider
+ids (tweet snowflakes, Facebook post ids, YouTube video ids ...).
 
 With no options it listens on http://127.0.0.1:8080 with built-in site keys and one identity
 per provider, printed at start-up. Every option can also be set by the environment variable
@@ -34,7 +38,7 @@ examples:
   SANDBOX_PORT=9000 oneall-sandbox -q    configure by environment, log warnings only
   oneall-sandbox --faults flaky --seed 1  arm a shipped fault scenario (--list-faults), or a
                                          file: the same calls fail each run
-  oneall-sandbox --list                  print the resource table
+  oneall-sandbox --list                  every resource of every family: method, path, schema
   oneall-sandbox --openapi > openapi.json
                                          the OpenAPI document (also GET /__sandbox/openapi.json)
 
@@ -64,7 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_options(parser)
-    parser.add_argument("--list", action="store_true", help="print the resource table and exit")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help=f"print every resource of every family ({', '.join(('push', *FAMILIES))}), one "
+        "line each: its family, name, method, path, request body schema (under schemas/) and "
+        "notes (the body's node, pagination, deprecated, *inferred* shapes), and exit",
+    )
     parser.add_argument(
         "--list-faults",
         action="store_true",
@@ -83,26 +93,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resource_table() -> str:
-    """One line per resource; *inferred* marks a body or result shape found in no OneAll
+Row = tuple[str, str, str, str, str, str]
+
+
+def push_rows() -> list[Row]:
+    """The push resources; *inferred* marks a body or result shape found in no OneAll
     documentation or SDK (the ``x-source`` of its schemas), so a guess is not taken for a fact."""
-    rows = [("RESOURCE", "POST PATH", "NODE", "NOTE")]
+    rows: list[Row] = []
     for endpoint in ENDPOINTS:
-        notes = ["deprecated"] if endpoint.deprecated else []
+        notes = [f"node push.{endpoint.node}"]
+        notes += ["deprecated"] if endpoint.deprecated else []
         notes += ["asynchronous"] if endpoint.asynchronous else []
         guessed = inferred(endpoint)
         notes += [f"*inferred*: {' and '.join(guessed)}"] if guessed else []
-        rows.append((endpoint.name, endpoint.display_path, endpoint.node, ", ".join(notes)))
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    return (
-        "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-            + "  "
-            + row[3]
-            for row in rows
-        ).rstrip()
-        + "\n"
-    )
+        path, schema = endpoint.display_path, f"{endpoint.name}.json"
+        rows.append(("push", endpoint.name, "POST", path, schema, ", ".join(notes)))
+    return rows
+
+
+def call_rows() -> list[Row]:
+    """The calls around the push, marked as the push's are: a result whose shape is ours (the
+    Pull API's) is *inferred*; the consent page is the sandbox's own by design, not a guess."""
+    rows: list[Row] = []
+    for family, calls in FAMILIES.items():
+        for call in calls:
+            notes, guessed = [], []
+            if call.schema:
+                folder, _, name = call.schema.rpartition("/")
+                body = read_schema(folder, name)
+                notes.append(f"node {next(iter(body['properties']['request']['properties']))}")
+                guessed += [] if body.get("x-source") in FOUND_SOURCES else ["body"]
+            notes += [f"paginated: page, {call.page_size}"] if call.listing else []
+            notes += [] if call.authenticated else ["no site keys"]
+            notes += ["the sandbox's own HTML page"] if call.html else []
+            guessed += [] if call.html or call.source in FOUND_SOURCES else ["result"]
+            notes += [f"*inferred*: {' and '.join(guessed)}"] if guessed else []
+            schema = f"{call.schema}.json" if call.schema else "-"
+            rows.append(
+                (family, call.name, call.method, call.display_path, schema, ", ".join(notes))
+            )
+    return rows
+
+
+def resource_table() -> str:
+    """One line per resource of every family, from the catalogs, the push first: what to call
+    (method, path), what to send (the schema under ``schemas/``, the key of ``request`` its
+    body holds) and what to know (pagination, deprecation, what is inferred)."""
+    rows: list[Row] = [("FAMILY", "RESOURCE", "METHOD", "PATH", "SCHEMA", "NOTE")]
+    rows += push_rows() + call_rows()
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
+        lines.append("  ".join([*cells, row[5]]).rstrip() + "\n")
+    return "".join(lines)
 
 
 def fault_table() -> str:

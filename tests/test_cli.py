@@ -136,3 +136,69 @@ def test_a_bad_grace_stops_the_command_with_exit_code_2(
         main(["--grace", "nan"])
     assert stopped.value.code == 2
     assert "grace must be between 0 and 3600 seconds" in capsys.readouterr().err
+
+
+def listed(capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
+    """``oneall-sandbox --list`` as rows of cells (the NOTE column, with spaces, left joined)."""
+    assert main(["--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return [line.split(maxsplit=5) for line in lines]
+
+
+def test_list_shows_every_route_the_sandbox_answers_with_its_method_and_path(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What a user reads in --list is what the server routes: every family, nothing missing."""
+    from sandbox.http.app import create_app
+
+    heading, *rows = listed(capsys)
+    assert heading == ["FAMILY", "RESOURCE", "METHOD", "PATH", "SCHEMA", "NOTE"]
+    served = set()
+    for route in create_app(load_settings([], {})).router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if route.method != "HEAD" and not path.startswith("/__sandbox/"):
+            shown = path.replace("{token}", "{identity_token}")
+            served.add((route.name, route.method, shown.replace("{", "<").replace("}", ">")))
+    assert {(row[1], row[2], row[3]) for row in rows} == served
+    assert [row[0] for row in rows].count("push") == 21
+    assert {row[0] for row in rows} == {
+        "push", "site", "connections", "users", "identities", "pull", "sharing", "login"
+    }  # fmt: skip
+
+
+def test_list_names_each_body_schema_and_the_shipped_file_exists(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = {row[1]: row for row in listed(capsys)[1:]}
+    assert rows["twitter.post"][4:] == ["twitter.post.json", "node push.post, *inferred*: result"]
+    assert rows["identities.link"][2:] == [
+        "PUT",
+        "/identities/<identity_token>/link.json",
+        "identities/link.json",
+        "node user",
+    ]
+    assert rows["sharing.messages.create"][4:] == [
+        "sharing/messages.create.json",
+        "node sharing_message",
+    ]
+    assert rows["users.list"][4:] == ["-", "paginated: page, entries_per_page"]
+    assert rows["pull.facebook.pages"][4:] == [
+        "-",
+        "paginated: page, num_pages, *inferred*: result",
+    ]
+    assert rows["site.ping"][4:] == ["-"]
+    assert rows["login.consent"][4:] == ["-", "no site keys, the sandbox's own HTML page"]
+    for row in rows.values():
+        if row[4] != "-":
+            assert (ROOT / "schemas" / row[4]).is_file(), row
+
+
+def test_help_says_what_list_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--list print every resource of every family (push, site, connections, users, "
+        "identities, pull, sharing, login), one line each: its family, name, method, path, "
+        "request body schema (under schemas/)"
+    ) in shown

@@ -90,8 +90,14 @@ def install(python: Path, requirement: str | Path, folder: Path) -> None:
 def check_installed(python: Path, folder: Path) -> None:
     """The command and the package work from a folder that is not the checkout."""
     listing = run(python.parent / "oneall-sandbox", "--list", cwd=folder)
-    assert listing.splitlines()[0].split()[:3] == ["RESOURCE", "POST", "PATH"]
-    assert len(listing.splitlines()) == 22, listing  # the heading and 21 paths
+    heading, *rows = listing.splitlines()
+    assert heading.split() == ["FAMILY", "RESOURCE", "METHOD", "PATH", "SCHEMA", "NOTE"]
+    assert len(rows) == 48, listing  # 21 push paths and the 27 calls around them
+    families = [row.split()[0] for row in rows]
+    assert families.count("push") == 21
+    assert families.count("pull") == 9
+    # the notes read the body schemas of the families, which must ship in their folders
+    assert any(row.split()[4:] == ["identities/link.json", "node", "user"] for row in rows)
 
     where, answer = run(python, "-c", PUSH, cwd=folder).splitlines()
     assert Path(where).is_relative_to(python.parent.parent), f"sandbox imported from {where}"

@@ -901,7 +901,7 @@ def test_list_and_the_resource_table_mark_what_is_inferred(
 ) -> None:
     main = importlib.import_module("sandbox.__main__").main
     assert main(["--list"]) == 0
-    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    listed = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
     table = (ROOT / "docs" / "api" / "push-resources.md").read_text()
     rows = {line.split("`")[1]: line for line in table.splitlines() if line.startswith("| `")}
     for endpoint in ENDPOINTS:
