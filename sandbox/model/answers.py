@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox.api.calls import Call
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, RequestError
+from sandbox.api.named import by_name
 from sandbox.api.push import PUSH_PREFIX
 from sandbox.model.connections import Connection
 from sandbox.model.identities import PROVIDER_NAMES, TARGET_NOUNS, Identity, User
@@ -502,25 +503,22 @@ def list_messages(sandbox: Sandbox, ask: Ask) -> Answer:
 
 
 AnswerFunction = Callable[[Sandbox, Ask], Answer]
-ANSWERS: dict[str, AnswerFunction] = {
-    function.__name__: function
-    for function in (
-        ping,
-        list_connections,
-        read_connection,
-        list_users,
-        read_user,
-        delete_user,
-        list_identities,
-        read_identity,
-        delete_identity,
-        link_identity,
-        synchronize_identity,
-        pull,
-        list_messages,
-        create_message,
-        read_message,
-        delete_message,
-        republish_message,
-    )
-}
+ANSWERS: dict[str, AnswerFunction] = by_name(
+    ping,
+    list_connections,
+    read_connection,
+    list_users,
+    read_user,
+    delete_user,
+    list_identities,
+    read_identity,
+    delete_identity,
+    link_identity,
+    synchronize_identity,
+    pull,
+    list_messages,
+    create_message,
+    read_message,
+    delete_message,
+    republish_message,
+)

@@ -32,6 +32,8 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sandbox.api.named import by_name
+
 if TYPE_CHECKING:
     from sandbox.model.identities import Identity
 
@@ -562,21 +564,18 @@ def _make_user(provider: str, ids: IdSource) -> dict[str, Any]:
 
 
 # The catalog names each resource's factory by its name here (``Endpoint.result``).
-RESULTS: dict[str, ResultFactory] = {
-    factory.__name__: factory
-    for factory in (
-        facebook_post,
-        facebook_picture,
-        facebook_video,
-        linkedin_post,
-        pinterest_pin,
-        pinterest_board,
-        twitter_post,
-        twitter_picture,
-        twitter_video,
-        youtube_video,
-        youtube_playlist_item,
-        youtube_playlist,
-        youtube_channel_section,
-    )
-}
+RESULTS: dict[str, ResultFactory] = by_name(
+    facebook_post,
+    facebook_picture,
+    facebook_video,
+    linkedin_post,
+    pinterest_pin,
+    pinterest_board,
+    twitter_post,
+    twitter_picture,
+    twitter_video,
+    youtube_video,
+    youtube_playlist_item,
+    youtube_playlist,
+    youtube_channel_section,
+)
