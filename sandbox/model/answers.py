@@ -6,10 +6,11 @@ the decision is here."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any
+from operator import itemgetter
+from typing import Any, Protocol, TypeVar
 
 from sandbox.api.calls import Call
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, RequestError
@@ -21,6 +22,8 @@ from sandbox.model.journal import Entry
 from sandbox.model.pages import paginate
 from sandbox.model.sandbox import Sandbox
 from sandbox.model.sharing import Message, Publication, as_push
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -89,13 +92,17 @@ def identity_json(identity: Identity) -> dict[str, Any]:
     }
 
 
-def user_json(sandbox: Sandbox, user: User) -> dict[str, Any]:
+def user_json(sandbox: Sandbox, user: User, *, brief: bool = False) -> dict[str, Any]:
+    """A user; ``brief`` (a list entry) names its identities, else each is given in full."""
+    identities = sandbox.identities.identities_of(user)
     return {
         "user_token": user.token,
         "date_creation": date(user.created),
         "date_last_login": date(user.last_login),
         "num_logins": user.logins,
-        "identities": [identity_json(i) for i in sandbox.identities.identities_of(user)],
+        "identities": identity_refs(identities)
+        if brief
+        else [identity_json(identity) for identity in identities],
     }
 
 
@@ -128,9 +135,59 @@ def connection_json(sandbox: Sandbox, connection: Connection) -> dict[str, Any]:
             "user_token": connection.user_token,
             "date_creation": date(user.created) if user is not None else None,
             "identity": identity_node,
-            "identities": [{"identity_token": i.token, "provider": i.provider} for i in identities],
+            "identities": identity_refs(identities),
         },
     }
+
+
+# The short forms of list entries (oneall-api.md §3): each list call gives its records so.
+
+
+def identity_refs(identities: Iterable[Identity]) -> list[dict[str, Any]]:
+    """A user's identities where the user is not the subject: token and network only."""
+    return [{"identity_token": i.token, "provider": i.provider} for i in identities]
+
+
+def connection_entry(connection: Connection) -> dict[str, Any]:
+    return {
+        "connection_token": connection.token,
+        "status": connection.status,
+        "date_creation": date(connection.created),
+        "callback_uri": connection.callback_uri,
+    }
+
+
+def identity_entry(identity: Identity) -> dict[str, Any]:
+    return {
+        "identity_token": identity.token,
+        "user_token": identity.user_token,
+        "provider": identity.provider,
+        "date_creation": date(identity.created),
+    }
+
+
+class _Made(Protocol):
+    """A record that knows when it was made: lists order by that, newest first by default."""
+
+    created: float
+
+
+def _creation(record: _Made) -> float:
+    return record.created
+
+
+def _listed(
+    ask: Ask,
+    records: Sequence[T],
+    created: Callable[[T], float],
+    entry: Callable[[T], dict[str, Any]],
+) -> Answer:
+    """Every list answer: the page the query asks for, under the key the call's catalog row
+    names, with the warnings asking for it raised (a clamped page size)."""
+    listing = ask.call.listing
+    assert listing is not None, f"{ask.call.name} has no listing key in its catalog row"
+    page = paginate(records, ask.query, size_name=ask.call.page_size, created=created, entry=entry)
+    return Answer({listing: page.node}, warnings=page.warnings)
 
 
 # --- site, connections, users, identities ------------------------------------------------
@@ -141,33 +198,27 @@ def ping(sandbox: Sandbox, ask: Ask) -> Answer:
 
 
 def list_connections(sandbox: Sandbox, ask: Ask) -> Answer:
-    page = paginate(
-        sandbox.connections.all(),
-        ask.query,
-        size_name=ask.call.page_size,
-        created=lambda connection: connection.created,
-        entry=lambda connection: {
-            "connection_token": connection.token,
-            "status": connection.status,
-            "date_creation": date(connection.created),
-            "callback_uri": connection.callback_uri,
-        },
-    )
-    return Answer({"connections": page.node}, warnings=page.warnings)
+    return _listed(ask, sandbox.connections.all(), _creation, connection_entry)
 
 
 def read_connection(sandbox: Sandbox, ask: Ask) -> Answer:
-    token = ask.params["connection_token"]
-    connection = sandbox.connections.get(token)
-    if connection is None:
-        raise NotFound(
-            "No connection has been found for the specified connection_token",
-            headers={
-                "X-Sandbox-Detail": f"No connection has the token {token!r} (or it was "
-                "forgotten: --max-connections)"
-            },
-        )
+    connection = _named(ask, "connection", sandbox.connections.get, "--max-connections")
     return Answer(connection_json(sandbox, connection))
+
+
+def _named(ask: Ask, kind: str, find: Callable[[str], T | None], bound: str | None = None) -> T:
+    """The record the path names by its ``<kind>_token``, or the live API's 404; the detail
+    names the token and, for a bounded store, the flag that may have made it forget it."""
+    parameter = kind.replace(" ", "_") + "_token"
+    token = ask.params[parameter]
+    record = find(token)
+    if record is None:
+        forgotten = f" (or it was forgotten: {bound})" if bound else ""
+        raise NotFound(
+            f"No {kind} has been found for the specified {parameter}",
+            detail=f"No {kind} has the token {token!r}{forgotten}",
+        )
+    return record
 
 
 def _confirmed(ask: Ask) -> None:
@@ -178,24 +229,8 @@ def _confirmed(ask: Ask) -> None:
 
 
 def list_users(sandbox: Sandbox, ask: Ask) -> Answer:
-    store = sandbox.identities
-    page = paginate(
-        list(store.users.values()),
-        ask.query,
-        size_name=ask.call.page_size,
-        created=lambda user: user.created,
-        entry=lambda user: {
-            "user_token": user.token,
-            "date_creation": date(user.created),
-            "date_last_login": date(user.last_login),
-            "num_logins": user.logins,
-            "identities": [
-                {"identity_token": i.token, "provider": i.provider}
-                for i in store.identities_of(user)
-            ],
-        },
-    )
-    return Answer({"users": page.node}, warnings=page.warnings)
+    users = list(sandbox.identities.users.values())
+    return _listed(ask, users, _creation, lambda user: user_json(sandbox, user, brief=True))
 
 
 def read_user(sandbox: Sandbox, ask: Ask) -> Answer:
@@ -213,19 +248,7 @@ def delete_user(sandbox: Sandbox, ask: Ask) -> Answer:
 
 
 def list_identities(sandbox: Sandbox, ask: Ask) -> Answer:
-    page = paginate(
-        sandbox.identities.all(),
-        ask.query,
-        size_name=ask.call.page_size,
-        created=lambda identity: identity.created,
-        entry=lambda identity: {
-            "identity_token": identity.token,
-            "user_token": identity.user_token,
-            "provider": identity.provider,
-            "date_creation": date(identity.created),
-        },
-    )
-    return Answer({"identities": page.node}, warnings=page.warnings)
+    return _listed(ask, sandbox.identities.all(), _creation, identity_entry)
 
 
 def read_identity(sandbox: Sandbox, ask: Ask) -> Answer:
@@ -335,21 +358,12 @@ def pull(sandbox: Sandbox, ask: Ask) -> Answer:
             f"The identity {token} is a {PROVIDER_NAMES[identity.provider]} identity: "
             f"{call.display_path} needs a {PROVIDER_NAMES[provider]} identity_token"
         )
+    ordered: Sequence[tuple[float, dict[str, Any]]]
     if call.listing in ("posts", "tweets"):
-        timed = _posts(sandbox, identity, ask)
-        page = paginate(
-            timed, ask.query, size_name=call.page_size, created=lambda t: t[0], entry=lambda t: t[1]
-        )
-    else:
-        items = list(enumerate(_targets(identity, call.listing)))
-        page = paginate(
-            items,
-            ask.query,
-            size_name=call.page_size,
-            created=lambda item: item[0],
-            entry=lambda item: item[1],
-        )
-    return Answer({call.listing: page.node}, warnings=page.warnings)
+        ordered = _posts(sandbox, identity, ask)
+    else:  # targets have no time of their own: their order in the identity stands for it
+        ordered = list(enumerate(_targets(identity, call.listing)))
+    return _listed(ask, ordered, itemgetter(0), itemgetter(1))
 
 
 # --- sharing messages ---------------------------------------------------------------------
@@ -464,14 +478,7 @@ def create_message(sandbox: Sandbox, ask: Ask) -> Answer:
 
 
 def _message(sandbox: Sandbox, ask: Ask) -> Message:
-    token = ask.params["sharing_message_token"]
-    message = sandbox.messages.get(token)
-    if message is None:
-        raise NotFound(
-            "No sharing message has been found for the specified sharing_message_token",
-            headers={"X-Sandbox-Detail": f"No sharing message has the token {token!r}"},
-        )
-    return message
+    return _named(ask, "sharing message", sandbox.messages.get)
 
 
 def read_message(sandbox: Sandbox, ask: Ask) -> Answer:
@@ -492,14 +499,7 @@ def republish_message(sandbox: Sandbox, ask: Ask) -> Answer:
 
 
 def list_messages(sandbox: Sandbox, ask: Ask) -> Answer:
-    page = paginate(
-        sandbox.messages.all(),
-        ask.query,
-        size_name=ask.call.page_size,
-        created=lambda message: message.created,
-        entry=message_json,
-    )
-    return Answer({"sharing_messages": page.node}, warnings=page.warnings)
+    return _listed(ask, sandbox.messages.all(), _creation, message_json)
 
 
 AnswerFunction = Callable[[Sandbox, Ask], Answer]
