@@ -334,6 +334,19 @@ def _data(provider: str, object_kind: str, **keys: Any) -> dict[str, Any]:
     return {"provider": provider, "object": object_kind, **keys}
 
 
+def _located(
+    provider: str, object_kind: str, object_id: str, location: str, **keys: Any
+) -> dict[str, Any]:
+    """The node of an object with a public page: ``<object>_id`` and ``<object>_location``
+    come first after ``provider`` and ``object``, named after the object's kind."""
+    return _data(
+        provider,
+        object_kind,
+        **{f"{object_kind}_id": object_id, f"{object_kind}_location": location},
+        **keys,
+    )
+
+
 # --- Facebook ------------------------------------------------------------------------------
 # Posts are "<owner>_<number>" where the owner is the page or group published to (its id is
 # the node's "id"), else the user. Locations: posts and videos under the owner, pictures by
@@ -356,19 +369,12 @@ def _facebook_add_post(data: dict[str, Any], owner: str, ids: IdSource) -> dict[
 
 
 def facebook_post(push: Push) -> dict[str, Any]:
-    return _facebook_add_post(
-        {"provider": "facebook", "object": "post"}, _facebook_owner(push), push.ids
-    )
+    return _facebook_add_post(_data("facebook", "post"), _facebook_owner(push), push.ids)
 
 
 def facebook_picture(push: Push) -> dict[str, Any]:
     picture_id = push.ids.digits(FACEBOOK_ID_DIGITS)
-    data = _data(
-        "facebook",
-        "picture",
-        picture_id=picture_id,
-        picture_location=_FACEBOOK_PHOTO + picture_id,
-    )
+    data = _located("facebook", "picture", picture_id, _FACEBOOK_PHOTO + picture_id)
     if push.node.get("create_post", True):
         _facebook_add_post(data, _facebook_owner(push), push.ids)
     return data
@@ -377,11 +383,8 @@ def facebook_picture(push: Push) -> dict[str, Any]:
 def facebook_video(push: Push) -> dict[str, Any]:
     owner = _facebook_owner(push)
     video_id = push.ids.digits(FACEBOOK_ID_DIGITS)
-    data = _data(
-        "facebook",
-        "video",
-        video_id=video_id,
-        video_location=f"{_FACEBOOK}{segment(owner)}/videos/{video_id}/",
+    data = _located(
+        "facebook", "video", video_id, f"{_FACEBOOK}{segment(owner)}/videos/{video_id}/"
     )
     if push.node.get("create_post", True):
         _facebook_add_post(data, owner, push.ids)
@@ -393,12 +396,7 @@ def facebook_video(push: Push) -> dict[str, Any]:
 
 def linkedin_post(push: Push) -> dict[str, Any]:
     urn = "urn:li:share:" + push.ids.digits(LINKEDIN_SHARE_DIGITS)
-    return _data(
-        "linkedin",
-        "post",
-        post_id=urn,
-        post_location=f"https://www.linkedin.com/feed/update/{urn}/",
-    )
+    return _located("linkedin", "post", urn, f"https://www.linkedin.com/feed/update/{urn}/")
 
 
 # --- Pinterest -----------------------------------------------------------------------------
@@ -411,25 +409,18 @@ def _pinterest_user(identity: Identity) -> str:
 
 def pinterest_pin(push: Push) -> dict[str, Any]:
     pin_id = push.ids.digits(PINTEREST_ID_DIGITS)
-    return _data(
-        "pinterest",
-        "pin",
-        pin_id=pin_id,
-        pin_location=f"https://www.pinterest.com/pin/{pin_id}/",
-    )
+    return _located("pinterest", "pin", pin_id, f"https://www.pinterest.com/pin/{pin_id}/")
 
 
 def pinterest_board(push: Push) -> dict[str, Any]:
     """Also returns ``board_name``: the new board becomes a target known by its name."""
     name = str(push.node["name"])
     board_slug = slug(name) or "board"
-    return _data(
+    return _located(
         "pinterest",
         "board",
-        board_id=push.ids.digits(PINTEREST_ID_DIGITS),
-        board_location=(
-            f"https://www.pinterest.com/{_pinterest_user(push.identity)}/{board_slug}/"
-        ),
+        push.ids.digits(PINTEREST_ID_DIGITS),
+        f"https://www.pinterest.com/{_pinterest_user(push.identity)}/{board_slug}/",
         board_name=name,
     )
 
@@ -446,11 +437,8 @@ def twitter_post(push: Push) -> dict[str, Any]:
     # Twitter's own link for a tweet whose author's handle is not known: /i/web/status/<id>.
     screen_name = push.identity.user.get("screen_name")
     screen_name = segment(screen_name) if screen_name else "i/web"
-    return _data(
-        "twitter",
-        "post",
-        post_id=post_id,
-        post_location=f"https://twitter.com/{screen_name}/status/{post_id}",
+    return _located(
+        "twitter", "post", post_id, f"https://twitter.com/{screen_name}/status/{post_id}"
     )
 
 
@@ -480,13 +468,8 @@ def twitter_video(push: Push) -> dict[str, Any]:
 
 def youtube_video(push: Push) -> dict[str, Any]:
     video_id = push.ids.base64url(8)
-    return _data(
-        "youtube",
-        "video",
-        video_id=video_id,
-        video_location=f"https://www.youtube.com/watch?v={video_id}",
-        processing_status="queued",
-    )
+    location = f"https://www.youtube.com/watch?v={video_id}"
+    return _located("youtube", "video", video_id, location, processing_status="queued")
 
 
 def youtube_playlist_item(push: Push) -> dict[str, Any]:
@@ -503,12 +486,8 @@ def youtube_playlist_item(push: Push) -> dict[str, Any]:
 
 def youtube_playlist(push: Push) -> dict[str, Any]:
     playlist_id = "PL" + push.ids.base64url(24)
-    return _data(
-        "youtube",
-        "playlist",
-        playlist_id=playlist_id,
-        playlist_location=f"https://www.youtube.com/playlist?list={playlist_id}",
-    )
+    location = f"https://www.youtube.com/playlist?list={playlist_id}"
+    return _located("youtube", "playlist", playlist_id, location)
 
 
 def youtube_channel_section(push: Push) -> dict[str, Any]:
