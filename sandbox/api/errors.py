@@ -34,6 +34,13 @@ class RequestError(SandboxError):
 
     status: int = 400
 
+    def __init_subclass__(cls, *, status: int | None = None) -> None:
+        """Each kind of refusal names its status in its class line: ``class NotFound(
+        RequestError, status=404)``; a kind without one keeps its parent's."""
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+
     def __init__(
         self,
         info: str,
@@ -55,32 +62,32 @@ class RequestError(SandboxError):
         self.warnings = warnings
 
 
-class BadRequest(RequestError):
-    status = 400
+class BadRequest(RequestError, status=400):
+    """The body is not JSON, holds the wrong node, or has invalid keys."""
 
 
-class Unauthorized(RequestError):
-    status = 401
+class Unauthorized(RequestError, status=401):
+    """The site keys are missing or wrong."""
 
 
-class Forbidden(RequestError):
-    status = 403
+class Forbidden(RequestError, status=403):
+    """Wrong provider, no consent to publish, or a deprecated resource."""
 
 
-class NotFound(RequestError):
-    status = 404
+class NotFound(RequestError, status=404):
+    """An unknown path, identity, target or token."""
 
 
-class MethodNotAllowed(RequestError):
-    status = 405
+class MethodNotAllowed(RequestError, status=405):
+    """Anything but POST on a push path."""
 
 
-class Conflict(RequestError):
-    status = 409
+class Conflict(RequestError, status=409):
+    """A control-plane change that would overwrite something (a token)."""
 
 
-class PayloadTooLarge(RequestError):
-    status = 413
+class PayloadTooLarge(RequestError, status=413):
+    """A body over --max-body."""
 
 
 class ProviderError(RequestError):
