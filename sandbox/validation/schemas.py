@@ -556,23 +556,26 @@ def _key_message(error: _Error) -> str:
     if keyword == "enum":
         allowed = ", ".join(str(item) for item in rule)
         return f"{where} must be one of {allowed}, got {show(value)}"
-    if keyword == "minLength":
-        if rule == 1:
-            return f"{where} must not be empty"
-        return f"{where} must be at least {rule} characters, got {len(value)}"
-    if keyword == "maxLength":
-        return f"{where} must be at most {rule} characters, got {len(value)}"
     if keyword == "pattern":
         return f"{where} must be {_expected(error.schema)}, got {show(value)}"
-    if keyword == "minimum":
-        return f"{where} must be at least {rule}, got {show(value)}"
-    if keyword == "maximum":
-        return f"{where} must be at most {rule}, got {show(value)}"
-    if keyword == "minItems":
-        return f"{where} must hold at least {rule} items, got {len(value)}"
-    if keyword == "maxItems":
-        return f"{where} must hold at most {rule} items, got {len(value)}"
+    if keyword == "minLength" and rule == 1:
+        return f"{where} must not be empty"
+    if keyword in _BOUNDS:
+        limit, measure = _BOUNDS[keyword]
+        return f"{where} must {limit.format(rule)}, got {measure(value)}"
     return f"{where} is invalid: {error.message}"
+
+
+# The bounding keywords: how the sentence states the limit, and what of the value it shows
+# (a string's or a list's length, a number itself).
+_BOUNDS: dict[str, tuple[str, Callable[[Any], object]]] = {
+    "minLength": ("be at least {} characters", len),
+    "maxLength": ("be at most {} characters", len),
+    "minimum": ("be at least {}", show),
+    "maximum": ("be at most {}", show),
+    "minItems": ("hold at least {} items", len),
+    "maxItems": ("hold at most {} items", len),
+}
 
 
 def _example(node: str) -> str:
