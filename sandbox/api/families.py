@@ -90,6 +90,18 @@ OUT_OF_SCOPE: tuple[tuple[str | None, re.Pattern[str], str, str], ...] = tuple(
         ),
         (
             None,
+            rf"/identities/{_P}/youtube/.*",
+            "reading an identity's YouTube data",
+            "GET /pull/identities/<identity_token>/youtube/playlists.json",
+        ),
+        (
+            None,
+            rf"/identities/{_P}/steam/.*",
+            "Steam",
+            "GET /identities/<identity_token>.json",
+        ),
+        (
+            None,
             rf"/users/{_P}/publish\.json",
             "publishing for a user",
             "POST /sharing/messages.json (publish_for_user)",
@@ -97,6 +109,8 @@ OUT_OF_SCOPE: tuple[tuple[str | None, re.Pattern[str], str, str], ...] = tuple(
         (None, rf"/users/{_P}/contacts\.json", "a user's contacts", "GET /users/<user_token>.json"),
         ("PUT", r"/users\.json", "importing users", "GET /users.json"),
         (None, r"/discussions?(/.*|\.json)", "discussions", "GET /sharing/messages.json"),
+        (None, r"/loudvoice(/.*|\.json)", "Loudvoice comments", "GET /sharing/messages.json"),
+        (None, r"/exports?(/.*|\.json)", "data exports", "GET /users.json"),
     )
 )
 
