@@ -24,6 +24,7 @@ RUN_JS = NODE_CLIENT / "run.js"
 CALLS: list[dict[str, Any]] = json.loads((NODE_CLIENT / "calls.json").read_text())["calls"]
 PUSH_CALLS = [call for call in CALLS if call["kind"] == "push"]
 SDK_CALLS = [call for call in CALLS if call["kind"] == "sdk"]
+OUT_OF_SCOPE_CALLS = [call for call in CALLS if call["kind"] == "out_of_scope"]
 # The identity the API-around calls connect as, and whose user they read, publish for, delete.
 CONNECTED_PROVIDER = "twitter"
 
@@ -195,3 +196,23 @@ def test_the_api_around_the_push_answers_the_node_sdk(
 
     connected = reports["connections.read"]["body"]["response"]["result"]["data"]
     assert connected["user"]["identity"]["identity_token"] == plan_vars()[CONNECTED_PROVIDER]
+
+
+def test_the_calls_the_sandbox_does_not_emulate_say_so_to_the_node_sdk(
+    node: str, sandbox_server: SandboxHandle, tmp_path: Path
+) -> None:
+    """The SDK's contacts, user publish, providers, short URL, SSO, analytics and discussion
+    calls: the 404 of oneall-api.md §7 in the envelope, naming the nearest emulated call, never
+    a generic unknown path (which a Node integration would mistake for a wrong subdomain)."""
+    reports = run_calls(node, sandbox_server, OUT_OF_SCOPE_CALLS, tmp_path)
+    problems: dict[str, str] = {}
+    for call in OUT_OF_SCOPE_CALLS:
+        report = reports[call["id"]]
+        problem = envelope_problem(report, call["expect"]["status"])
+        if problem is None:
+            info = report["body"]["response"]["request"]["status"]["info"]
+            if "does not emulate" not in info or "nearest call it emulates is" not in info:
+                problem = f"{report['request']['method']} {report['request']['path']}: {info}"
+        if problem is not None:
+            problems[call["id"]] = problem
+    assert not problems, failures(problems)
