@@ -600,3 +600,23 @@ async def test_a_rule_for_every_push_resource_leaves_the_families_alone(client: 
             assert response.status == 207  # the call answers; its publication is a push
         else:
             assert response.status == 200, path
+
+
+# --- bounded stores (issue 17: connections, sharing messages; tombstones above) -------------
+
+
+@pytest.mark.parametrize("settings", [Settings(seed=7, max_connections=1, max_sharing_messages=1)])
+async def test_connections_and_sharing_messages_forget_their_oldest(client: Client) -> None:
+    first = await connect(client, "twitter", identity_token=TOKENS["twitter"])
+    second = await connect(client, "twitter", identity_token=TOKENS["twitter"])
+    await get(client, f"/connections/{first['connection_token']}.json", 404)
+    await get(client, f"/connections/{second['connection_token']}.json")
+    listed = await get(client, "/connections.json")
+    assert listed["connections"]["pagination"]["total_entries"] == 1
+    tokens = []
+    for _ in range(2):
+        body = share(TOKENS["twitter"], {"text": {"body": "hi"}})
+        created = await call(client, "POST", "/sharing/messages.json", json=body)
+        tokens.append(created["sharing_message"]["sharing_message_token"])
+    await get(client, f"/sharing/messages/{tokens[0]}.json", 404)
+    await get(client, f"/sharing/messages/{tokens[1]}.json")
