@@ -51,7 +51,7 @@ class Parser(argparse.ArgumentParser):
     the table lives with the server, whose import the other options do without."""
 
     def format_help(self) -> str:
-        from sandbox.http.control import route_summary
+        from sandbox.api.control import route_summary
 
         wrapped = textwrap.fill(
             route_summary(), width=95, initial_indent=" " * 44, subsequent_indent=""

@@ -89,7 +89,7 @@ class Contract:
         if operation is None:
             if template is not None and status < 400:
                 return "", f"{method} {template} is not in the OpenAPI document: add its row "
-                "(sandbox/openapi/document.py: CONTROL_PLANE for the control plane)"
+                "(sandbox/api/control.py: ROUTES for the control plane)"
             return "#/components/schemas/Error", ""  # unknown path or method: an error envelope
         answer = operation["responses"].get(str(status))
         if answer is None:

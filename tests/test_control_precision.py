@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from sandbox.__main__ import build_parser
+from sandbox.api.control import ROUTES
 from sandbox.api.push import BY_NAME
 from sandbox.config import Settings
-from sandbox.http.control import ROUTES
 from sandbox.testing.handle import SandboxHandle, run
 from tests.conftest import AUTH, TOKENS, example, push_path
 

@@ -578,10 +578,10 @@ def test_files_named_at_start_that_cannot_be_used_are_one_sentence(
     ("body", "words"),
     [
         (b"", "is empty"),
-        (b'{"sed": 3}', "got the keys sed"),
-        (b"{}", "got no key"),
-        (b"[1]", "got no object"),
-        (b'{"seed": 1, "x": 2}', "got the keys seed, x"),
+        (b'{"sed": 3}', "the body must hold the key seed and has the unknown key sed"),
+        (b"{}", "the body must hold the key seed, got {}"),
+        (b"[1]", "the body must be an object, got [1]"),
+        (b'{"seed": 1, "x": 2}', "the body has the unknown key x (it takes seed)"),
     ],
     ids=["no-body", "wrong-key", "empty-object", "list", "extra-key"],
 )

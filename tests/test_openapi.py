@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 
 from sandbox.__main__ import main
 from sandbox.api import envelope
+from sandbox.api.control import ROUTES
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest
 from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
@@ -27,7 +28,7 @@ from sandbox.model.jobs import callback_refusal
 from sandbox.model.results import RESULTS
 from sandbox.model.sandbox import compiled_validators
 from sandbox.openapi import document as openapi
-from sandbox.openapi.document import ARMING_TAG, CONTROL_PLANE, build_document
+from sandbox.openapi.document import ARMING_TAG, build_document
 from tests.conftest import AUTH, ENDPOINT_IDS, ClientFactory, Contract, example, push_path
 
 Client = Any
@@ -94,7 +95,7 @@ def test_only_the_calls_that_change_later_answers_are_tagged_arming() -> None:
         ("post", "/__sandbox/reset"),
         ("post", "/__sandbox/identities/{token}/expire"),
     }
-    assert len(CONTROL_PLANE) == len([op for op in OPERATIONS if op[1].startswith("/__sandbox/")])
+    assert len(ROUTES) == len([op for op in OPERATIONS if op[1].startswith("/__sandbox/")])
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ENDPOINT_IDS)

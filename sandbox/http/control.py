@@ -5,23 +5,32 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from sandbox import __version__
+from sandbox.api.control import BY_PATH, JOB_STATES, PREFIX, ROUTES
 from sandbox.api.errors import BadRequest, Conflict, NotFound
 from sandbox.api.push import ENDPOINTS
 from sandbox.http.appkeys import SANDBOX
 from sandbox.model.answers import connection_json, identity_json
 from sandbox.model.faults import FaultSpecError
 from sandbox.model.identities import TokenTaken
-from sandbox.model.jobs import JOB_STATES
 from sandbox.model.journal import NO_FILTER
 from sandbox.validation import bodies
 from sandbox.validation.body import BOM, parse_body, strict_json
 
-ADMIN_PREFIX = "/__sandbox/"
+ADMIN_PREFIX = PREFIX
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The control plane's handlers by name: what a row of the catalog (sandbox.api.control) names.
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(function: Handler) -> Handler:
+    HANDLERS[function.__name__] = function
+    return function
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -45,6 +54,13 @@ async def read_json(request: web.Request, *, empty: Any = None) -> Any:
     return data
 
 
+def checked(body: str, data: Any, doing: str) -> Any:
+    """``data`` when it fits ``schemas/control/<body>.json``; else 400 saying, after
+    ``doing``, every key that is wrong and what it must be."""
+    return bodies.check(f"control/{body}", data, pointers=True, doing=doing)
+
+
+@handler
 async def health(request: web.Request) -> web.Response:
     """Always 200 while serving (container health checks keep passing): ``ok``, or
     ``degraded`` with the reasons; and every bound with what it dropped."""
@@ -59,11 +75,13 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+@handler
 async def list_identities(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     return json_response({"identities": [i.to_json() for i in sandbox.identities.all()]})
 
 
+@handler
 async def register_identity(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     try:
@@ -75,12 +93,13 @@ async def register_identity(request: web.Request) -> web.Response:
     return json_response(identity.to_json(), status=201)
 
 
+@handler
 async def make_connection(request: web.Request) -> web.Response:
     """``POST /__sandbox/connections``: the connection the consent page would make, without a
     browser (oneall-api.md §2); answers its connection_token and what
     ``GET /connections/<token>.json`` gives."""
     sandbox = request.app[SANDBOX]
-    data = bodies.check("control/connections", await read_json(request))
+    data = checked("connections", await read_json(request), "Cannot make the connection")
     connection = sandbox.connect(
         data["provider"],
         data.get("identity_token"),
@@ -94,6 +113,7 @@ async def make_connection(request: web.Request) -> web.Response:
     )
 
 
+@handler
 async def expire_token(request: web.Request) -> web.Response:
     """``POST /__sandbox/identities/<token>/expire``: the network's access token of the
     identity expires (oneall-api.md §5)."""
@@ -101,11 +121,13 @@ async def expire_token(request: web.Request) -> web.Response:
     return json_response({"identity": identity_json(identity), "expired": identity.expired})
 
 
+@handler
 async def list_faults(request: web.Request) -> web.Response:
     plan = request.app[SANDBOX].faults
     return json_response({"rules": [rule.to_json() for rule in plan.rules]})
 
 
+@handler
 async def arm_faults(request: web.Request) -> web.Response:
     """One rule, a list of rules, or ``{"rules": [...]}``; a bad rule arms nothing."""
     data = await read_json(request)
@@ -124,10 +146,12 @@ async def arm_faults(request: web.Request) -> web.Response:
     return json_response({"rules": [rule.to_json() for rule in armed]}, status=201)
 
 
+@handler
 async def clear_faults(request: web.Request) -> web.Response:
     return json_response({"removed": request.app[SANDBOX].faults.clear()})
 
 
+@handler
 async def remove_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not re.fullmatch(r"[0-9]{1,18}", raw) or not request.app[SANDBOX].faults.remove(int(raw)):
@@ -156,7 +180,7 @@ def _int_query(request: web.Request, name: str) -> int | None:
     return int(value)
 
 
-JOURNAL_FILTERS = ("resource", "identity", "status", "since", "direction", "body", "warnings")
+JOURNAL_FILTERS = tuple(BY_PATH["GET journal"].query)
 
 
 def _json_query(request: web.Request, name: str) -> Any:
@@ -175,6 +199,7 @@ def _json_query(request: web.Request, name: str) -> Any:
         ) from None
 
 
+@handler
 async def read_journal(request: web.Request) -> web.Response:
     """``?resource=twitter.post&identity=<token>&status=429&since=<id>&direction=inbound``,
     ``body=<URL-encoded JSON>``, contained in the request body or its object node, and
@@ -207,11 +232,13 @@ async def read_journal(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+@handler
 async def clear_journal(request: web.Request) -> web.Response:
     request.app[SANDBOX].journal.clear()
     return json_response({"entries": [], "dropped": 0})
 
 
+@handler
 async def list_objects(request: web.Request) -> web.Response:
     objects = request.app[SANDBOX].objects
     identity = request.query.get("identity")
@@ -219,24 +246,17 @@ async def list_objects(request: web.Request) -> web.Response:
     return json_response({"objects": listed, "dropped": objects.dropped})
 
 
+@handler
 async def set_seed(request: web.Request) -> web.Response:
     """``{"seed": 42}``, or ``{"seed": null}`` to go back to unseeded: said, never assumed
     (a wrong key or an empty body is refused, not read as null)."""
-    data = await read_json(request)
-    if not isinstance(data, dict) or set(data) != {"seed"}:
-        keys = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else None
-        got = f"the keys {keys}" if keys else "no key" if keys is not None else "no object"
-        raise BadRequest(
-            'Cannot set the seed: send {"seed": <whole number>} or {"seed": null}, '
-            f"and nothing else; got {got}"
-        )
-    seed = data["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int | None):
-        raise BadRequest(f"Cannot set the seed: /seed must be a whole number or null, got {seed!r}")
+    data = checked("seed", await read_json(request), "Cannot set the seed")
+    seed = None if data["seed"] is None else int(data["seed"])  # 5.0 is a JSON integer too
     request.app[SANDBOX].reseed(seed)
     return json_response({"seed": seed})
 
 
+@handler
 async def list_jobs(request: web.Request) -> web.Response:
     """Every video job, its state and its callback deliveries; ``?state=processing``."""
     given = request.query.getall("state", [])
@@ -251,10 +271,12 @@ async def list_jobs(request: web.Request) -> web.Response:
     return json_response({"jobs": [job.to_json() for job in jobs if wanted in (None, job.state)]})
 
 
+@handler
 async def finish_jobs(request: web.Request) -> web.Response:
     """End processing now — one job, or every unfinished one — so tests never sleep. Answers
     the jobs it finished (none for a job already finished), once their state is final; the
-    callbacks go out in the background."""
+    callbacks go out in the background. It takes no body: none, or ``{}``."""
+    checked("no-body", await read_json(request, empty={}), "Cannot finish the jobs")
     queue = request.app[SANDBOX].jobs
     job_id = request.match_info.get("id")
     if job_id is None:
@@ -269,12 +291,14 @@ async def finish_jobs(request: web.Request) -> web.Response:
     return json_response({"jobs": [job.to_json() for job in finished]})
 
 
+@handler
 async def reset(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     sandbox.reset()
     return json_response({"status": "reset", "seed": sandbox.seed})
 
 
+@handler
 async def ca_certificate(request: web.Request) -> web.StreamResponse:
     """``GET /__sandbox/ca.pem``: the CA that signs the sandbox's HTTPS certificate, for a
     client to trust (fetch it once with ``curl -k``, or take it from --tls-ca-out)."""
@@ -293,6 +317,7 @@ async def ca_certificate(request: web.Request) -> web.StreamResponse:
     )
 
 
+@handler
 async def openapi_document(request: web.Request) -> web.StreamResponse:
     """``GET /__sandbox/openapi.json``: the document, its server the URL it was asked at. Built
     on first request: the generator stays off the start-up path (cold start)."""
@@ -302,42 +327,11 @@ async def openapi_document(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type="application/json")
 
 
-# The control plane's route table: the router, and the command's --help, are made from it.
-ROUTES: tuple[web.RouteDef, ...] = (
-    web.get("health", health),
-    web.get("identities", list_identities),
-    web.post("identities", register_identity),
-    web.post("identities/{token}/expire", expire_token),
-    web.post("connections", make_connection),
-    web.get("faults", list_faults),
-    web.post("faults", arm_faults),
-    web.delete("faults", clear_faults),
-    web.delete("faults/{id}", remove_fault),
-    web.get("journal", read_journal),
-    web.delete("journal", clear_journal),
-    web.get("objects", list_objects),
-    web.get("jobs", list_jobs),
-    web.post("jobs/finish", finish_jobs),
-    web.post("jobs/{id}/finish", finish_jobs),
-    web.post("seed", set_seed),
-    web.post("reset", reset),
-    web.get("openapi.json", openapi_document),
-    web.get("ca.pem", ca_certificate),
-)
-
-
-def route_summary() -> str:
-    """Every control-plane path with its methods, in the table's order: ``GET, POST
-    identities; ...``."""
-    methods: dict[str, list[str]] = {}
-    for route in ROUTES:
-        methods.setdefault(route.path, []).append(route.method)
-    return "; ".join(f"{', '.join(verbs)} {path}" for path, verbs in methods.items())
-
-
 def add_admin_routes(app: web.Application) -> None:
+    """The catalog's routes (sandbox.api.control.ROUTES), each to the handler its row names."""
     for route in ROUTES:
+        handler = HANDLERS[route.handler]
         if route.method == "GET":
-            app.router.add_get(ADMIN_PREFIX + route.path, route.handler)  # HEAD too
+            app.router.add_get(PREFIX + route.path, handler)  # HEAD too
         else:
-            app.router.add_route(route.method, ADMIN_PREFIX + route.path, route.handler)
+            app.router.add_route(route.method, PREFIX + route.path, handler)

@@ -30,6 +30,7 @@ from sandbox.api.families import CALLS, FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 from sandbox.model.files import read_settings_text
+from sandbox.validation import bodies
 
 # Effects on the answer to the request itself.
 ANSWER_EFFECTS = ("error", "delay", "hang", "reset", "empty", "malformed", "html", "slow_body")
@@ -167,17 +168,9 @@ def rule_schema() -> dict[str, Any]:
     """``schemas/control/fault-rule.json``, its ``x-enum`` keys filled from the tables here: the
     one statement of a rule's keys and bounds, read by the checks below, the engine and the
     OpenAPI document."""
-    schema = read_schema("control", "fault-rule")
-    enums = {
-        "presets": list(PRESETS),
-        "effects": [*EFFECTS, CANNED_ANSWER],
-        "providers": list(PROVIDERS),
-    }
-    for key_schema in schema["properties"].values():
-        name = key_schema.pop("x-enum", None)
-        if name is not None:
-            key_schema["enum"] = enums[name]
-    return schema
+    return bodies.schema(
+        "control/fault-rule", presets=list(PRESETS), effects=[*EFFECTS, CANNED_ANSWER]
+    )
 
 
 _RULE_KEYS: dict[str, Any] = read_schema("control", "fault-rule")["properties"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import sys
 import time
 import uuid
@@ -16,13 +15,22 @@ from typing import Any
 import orjson
 
 from sandbox.api import live
+from sandbox.api.datafiles import read_schema
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
+from sandbox.config import UUID_PATTERN
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 from sandbox.model.files import read_settings_text
 from sandbox.model.tokens import derived
+from sandbox.validation import bodies
 
-TARGET_KINDS: tuple[str, ...] = ("pages", "groups", "companies", "boards", "playlists")
+IDENTITY_SCHEMA = "control/identity"
+# The kinds of target an identity has: the properties of its schema that are lists of targets.
+TARGET_KINDS: tuple[str, ...] = tuple(
+    key
+    for key, value in read_schema("control", "identity")["properties"].items()
+    if value.get("$ref") == "#/$defs/targets"
+)
 
 
 # Boards and playlists created by pushes an identity keeps, newest last: past this many, the
@@ -214,71 +222,33 @@ TARGET_NOUNS = {
     "playlists": "playlist",
     "channels": "channel",
 }
-_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_IDENTITY_KEYS = frozenset(
-    {"token", "provider", "consent", "user", "channel", "user_token", *TARGET_KINDS}
-)
 
 
 def identity_from(
     data: object, where: str, *, token: str, origin: str, max_created: int = MAX_CREATED_TARGETS
 ) -> Identity:
-    """Build an Identity from JSON data; ``where`` prefixes every complaint (file and index, or
-    the control plane's JSON pointer) so the user knows what to fix."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: an identity must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - _IDENTITY_KEYS)
-    if unknown:
-        allowed = ", ".join(sorted(_IDENTITY_KEYS))
-        raise ValueError(f"{where}: unknown key {', '.join(unknown)}; allowed: {allowed}")
-    provider = data.get("provider")
-    if not isinstance(provider, str) or provider not in PROVIDER_NAMES:
-        raise ValueError(
-            f"{where}/provider: must be one of {', '.join(PROVIDER_NAMES)}, got {provider!r}"
-        )
-    consent = data.get("consent", True)
-    if not isinstance(consent, bool):
-        raise ValueError(f"{where}/consent: must be true or false, got {consent!r}")
-    user = data.get("user", {})
-    if not isinstance(user, dict) or not _is_account(user, ("name", "screen_name")):
-        raise ValueError(
-            f"{where}/user: must be an object with an id (a non-empty string or an integer) "
-            "and, as strings, name and screen_name; or empty, to have one made up"
-        )
-    targets: dict[str, list[dict[str, Any]]] = {}
-    for kind in TARGET_KINDS:
-        items = data.get(kind, [])
-        if not isinstance(items, list):
-            raise ValueError(f"{where}/{kind}: must be a list of objects with id and name")
-        for index, item in enumerate(items):
-            if not isinstance(item, dict) or not _is_id(item.get("id")):
-                raise ValueError(
-                    f"{where}/{kind}/{index}: must be an object with an id "
-                    "(a non-empty string or an integer)"
-                )
-        targets[kind] = [dict(item, id=str(item["id"])) for item in items]
+    """Build an Identity from JSON data of the shape ``schemas/control/identity.json`` says;
+    ``where`` prefixes every complaint (file and index) so the user knows what to fix."""
+    refused = bodies.refusal(IDENTITY_SCHEMA, data, pointers=True, where=where)
+    if refused is not None:
+        raise ValueError(refused)
+    assert isinstance(data, dict)  # the schema says so
+    return _identity(data, token=token, origin=origin, max_created=max_created)
+
+
+def _identity(data: Mapping[str, Any], *, token: str, origin: str, max_created: int) -> Identity:
+    """The Identity of data the schema accepted."""
+    targets = {
+        kind: [dict(item, id=str(item["id"])) for item in data.get(kind, [])]
+        for kind in TARGET_KINDS
+    }
     channel = data.get("channel")
-    if channel is not None and (
-        not isinstance(channel, dict) or not _is_account(channel, ("title",))
-    ):
-        raise ValueError(
-            f"{where}/channel: must be an object with an id (a non-empty string or an "
-            "integer) and a title (a string)"
-        )
-    user_token = data.get("user_token")
-    if user_token is not None and (
-        not isinstance(user_token, str) or not _TOKEN.fullmatch(user_token)
-    ):
-        raise ValueError(
-            f"{where}/user_token: must be a lowercase UUID (the user it belongs to), "
-            f"got {user_token!r}"
-        )
     return Identity(
         token=token,
-        provider=provider,
-        user_token=user_token or "",
-        user=dict(user),
-        consent=consent,
+        provider=data["provider"],
+        user_token=data.get("user_token") or "",
+        user=dict(data.get("user") or {}),
+        consent=data.get("consent", True),
         channel=dict(channel) if channel else None,
         origin=origin,
         max_created=max_created,
@@ -287,23 +257,6 @@ def identity_from(
         companies=targets["companies"],
         boards=targets["boards"],
         playlists=targets["playlists"],
-    )
-
-
-def _is_id(value: object) -> bool:
-    """A page, user ... id as sent: a non-empty string or an integer (not a boolean)."""
-    return (isinstance(value, str) and value != "") or (
-        isinstance(value, int) and not isinstance(value, bool)
-    )
-
-
-def _is_account(data: Mapping[str, Any], texts: tuple[str, ...]) -> bool:
-    """A user or channel: empty (one is made up), or an id and string ``texts`` when given;
-    its id and handle end up in result ids and locations."""
-    if not data:
-        return True
-    return _is_id(data.get("id")) and all(
-        isinstance(data[key], str) for key in texts if key in data
     )
 
 
@@ -421,8 +374,13 @@ class IdentityStore:
         for index, item in enumerate(self._startup):
             where = f"{self._source}: identities/{index}"
             token = item.get("token")
-            if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            if not isinstance(token, str) or not UUID_PATTERN.fullmatch(token):
                 raise SettingsError(f"{where}/token: must be a lowercase UUID, got {token!r}")
+            if "replace" in item:
+                raise SettingsError(
+                    f"{where}/replace: a file's identities replace nothing (only POST "
+                    "/__sandbox/identities takes replace)"
+                )
             if token in self._known:
                 raise SettingsError(f"{where}/token: {token} is listed twice")
             try:
@@ -481,26 +439,20 @@ class IdentityStore:
         mistake would otherwise change another test's identity without a word. A token only
         seen in a push (registered automatically) is no one's choice and is simply replaced.
         """
-        replace = False
-        if isinstance(data, dict) and "replace" in data:
-            data = dict(data)
-            replace = data.pop("replace")
-            if not isinstance(replace, bool):
-                raise ValueError(f"/replace: must be true or false, got {replace!r}")
-        token = data.get("token") if isinstance(data, dict) else None
-        if token is None:
-            token = str(uuid.uuid4())
-        elif not isinstance(token, str) or not _TOKEN.fullmatch(token):
-            raise ValueError(f"/token: must be a lowercase UUID, got {token!r}")
+        refused = bodies.refusal(IDENTITY_SCHEMA, data, pointers=True)
+        if refused is not None:
+            raise ValueError(refused)
+        assert isinstance(data, dict)  # the schema says so
+        data = dict(data)
+        replace = data.pop("replace", False)
+        token = data.get("token") or str(uuid.uuid4())
         existing = self._registered.get(token) or self._known.get(token)
         if existing is not None and not replace:
             raise TokenTaken(
                 f"/token: {token} is already the token of a {existing.provider} identity "
                 f'({existing.origin}); send "replace": true to replace it'
             )
-        identity = identity_from(
-            data, "", token=token, origin="registered", max_created=self._max_created
-        )
+        identity = _identity(data, token=token, origin="registered", max_created=self._max_created)
         if not identity.user:
             identity.user = self._user_maker()(identity.provider, token)
         self._registered.put(token, identity, what="identity")  # BoundFull when full
@@ -660,7 +612,7 @@ class IdentityStore:
         return identity
 
     def _auto_register(self, token: str, provider: str) -> Identity:
-        if not _TOKEN.fullmatch(token):
+        if not UUID_PATTERN.fullmatch(token):
             raise NotFound(
                 live.IDENTITY_NOT_FOUND,
                 detail=f"No identity found for the identity_token {token!r}: identity tokens "

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sandbox import __version__
-from sandbox.api import envelope
+from sandbox.api import control, envelope
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound
 from sandbox.model.faults import Fault
 from sandbox.model.identities import PROVIDER_NAMES
@@ -26,7 +26,7 @@ from sandbox.model.journal import Entry, Journal
 
 USER_AGENT = f"oneall-push-sandbox/{__version__} (video processing callback)"
 JOB_HEADER = "X-Sandbox-Job"
-JOB_STATES = ("queued", "processing", "succeeded", "failed")
+JOB_STATES = control.JOB_STATES
 CALLBACK_TIMEOUT_S = 5.0
 FIRST_RETRY_DELAY_S = 0.5
 JOB_TICK_S = 0.01  # jobs move on at most this late (one loop timer for all due within it)

@@ -2,7 +2,8 @@
 
 Push operations come from the resource table (``catalog.ENDPOINTS``) and the request schemas
 (``schemas/``); their result data from ``schemas/results/``, one file per result factory; the
-control plane from ``CONTROL_PLANE``, one row per route. Served at
+control plane from its catalog (``sandbox.api.control``), one row per route, and its request
+bodies from ``schemas/control/``. Served at
 ``GET /__sandbox/openapi.json`` and printed by ``oneall-sandbox --openapi``.
 """
 
@@ -12,13 +13,12 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sandbox import __version__
-from sandbox.api import envelope
+from sandbox.api import control, envelope
 from sandbox.api.datafiles import data_path, read_schema
 from sandbox.api.errors import SettingsError
 from sandbox.api.families import FAMILIES
@@ -26,14 +26,16 @@ from sandbox.api.push import ENDPOINTS, PROVIDERS, Endpoint
 from sandbox.config import UUID_PATTERN, Settings
 from sandbox.model import faults
 from sandbox.model.identities import TARGET_KINDS, read_identities_file
-from sandbox.model.jobs import JOB_HEADER, JOB_STATES
+from sandbox.model.jobs import JOB_HEADER
 from sandbox.model.sandbox import compiled_validators
 from sandbox.openapi import families
+from sandbox.validation import bodies
+from sandbox.validation.bodies import walk
 from sandbox.validation.profiles import INPUT_CLASSES, LIVE, STRICT, KeyFacts, absent_forms
 from sandbox.validation.schemas import DEFS_FILE
 
 OPENAPI_VERSION = "3.1.0"
-CONTROL_PREFIX = "/__sandbox/"
+CONTROL_PREFIX = control.PREFIX
 ARMING_TAG = "arming"  # calls that change how later requests are answered: not for fuzzing
 PUSH_ERRORS = (400, 401, 403, 404, 405, 413, 429, 500, 502, 503)
 SCHEMAS = "#/components/schemas/"
@@ -184,20 +186,8 @@ def error_response(status: int) -> Schema:
 
 # --- the control plane ----------------------------------------------------------------------
 
-ID: Schema = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
-TARGET = obj(["id"], id=ID, name={})
-
-
-def account(**texts: Schema) -> Schema:
-    """A user or channel to register: empty (one is made up), or an id and its texts."""
-    return {
-        "type": "object",
-        "properties": {"id": ID, **texts},
-        "anyOf": [{"maxProperties": 0}, {"required": ["id"]}],
-    }
-
-
 CONTROL_SCHEMAS: dict[str, Schema] = {
+    "Token": pattern(UUID),
     "Health": obj(
         ["status", "version", "resources", "reasons", "bounds"],
         status={
@@ -235,16 +225,6 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         **{kind: {"type": "array", "items": {"type": "object"}} for kind in TARGET_KINDS},
     ),
     "IdentityList": obj(["identities"], identities={"type": "array", "items": ref("Identity")}),
-    "NewConnection": {
-        **{
-            key: value
-            for key, value in json.loads(
-                (data_path("schemas") / "control" / "connections.json").read_text("utf-8")
-            ).items()
-            if key not in ("$schema", "title", "x-source")
-        },
-        "example": {"provider": "twitter"},
-    },
     "Connection": obj(
         ["connection_token", "connection", "plugin", "user"],
         connection_token=pattern(UUID),
@@ -253,37 +233,6 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         user={"type": "object"},
     ),
     "ExpiredIdentity": obj(["identity", "expired"], identity={"type": "object"}),
-    "NewIdentity": {
-        **closed(
-            ["provider"],
-            provider={"enum": list(PROVIDERS)},
-            token={
-                **pattern(UUID),
-                "type": ["string", "null"],
-                "description": "made up when null or not given",
-            },
-            user_token={
-                **pattern(UUID),
-                "type": ["string", "null"],
-                "description": "the user it belongs to (with its other identities); one of its "
-                "own when not given",
-            },
-            consent={"type": "boolean", "default": True},
-            replace={
-                "type": "boolean",
-                "default": False,
-                "description": "replace the identity of a token already known (else 409)",
-            },
-            user={
-                **account(name={"type": "string"}, screen_name={"type": "string"}),
-                "description": "made up when empty or not given",
-            },
-            channel={**account(title={"type": "string"}), "type": ["object", "null"]},
-            **{kind: {"type": "array", "items": TARGET} for kind in TARGET_KINDS},
-        ),
-        "example": {"provider": "facebook", "pages": [{"id": "42", "name": "My page"}]},
-    },
-    "FaultRule": faults.rule_schema(),
     "FaultRules": {
         "anyOf": [
             ref("FaultRule"),
@@ -366,14 +315,13 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
                 identity={"type": "string"},
                 provider={"enum": list(PROVIDERS)},
                 video_id={"type": "string"},
-                state={"enum": list(JOB_STATES)},
+                state={"enum": list(control.JOB_STATES)},
                 callback_url={"type": ["string", "null"]},
                 deliveries={"type": "array", "items": {"type": "object"}},
             ),
         },
     ),
     "Seed": obj(["seed"], seed={"type": ["integer", "null"]}),
-    "NewSeed": obj([], seed={"type": ["integer", "null"], "description": "null: unseeded"}),
     "Reset": obj(["status", "seed"], status={"const": "reset"}, seed={"type": ["integer", "null"]}),
     "OpenAPI": obj(["openapi", "info", "paths"], openapi={"type": "string"}),
     "CaCertificate": {
@@ -384,159 +332,27 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Control:
-    """One control-plane route: ``path`` under /__sandbox/, the schema names of its body and
-    its answer, and what else the document should say about it."""
-
-    method: str
-    path: str
-    summary: str
-    answer: str
-    status: int = 200
-    body: str | None = None
-    body_required: bool = True
-    query: Mapping[str, Schema] = field(default_factory=dict)
-    params: Mapping[str, Schema] = field(default_factory=dict)  # of the path
-    errors: tuple[int, ...] = ()
-    arming: bool = False
-    media: str = "application/json"  # of the answer
+def body_schemas() -> dict[str, Schema]:
+    """The control plane's request bodies, each its file in ``schemas/control/`` as the engine
+    checks it (``sandbox.validation.bodies``), embedded as it is but for its ``$defs``: they
+    become components of their own, ``<Body>.<name>``, its ``$ref`` links pointed at them."""
+    components: dict[str, Schema] = {}
+    for name, file in control.BODIES.items():
+        schema = faults.rule_schema() if file == "fault-rule" else bodies.schema(f"control/{file}")
+        defs = schema.pop("$defs", {})
+        for node in walk([schema, defs]):
+            target = node.get("$ref")
+            if isinstance(target, str) and target.startswith("#/$defs/"):
+                node["$ref"] = f"{SCHEMAS}{name}.{target.removeprefix('#/$defs/')}"
+        components.update({f"{name}.{key}": value for key, value in defs.items()})
+        components[name] = schema
+    return components
 
 
-CONTROL_PLANE: tuple[Control, ...] = (
-    Control("get", "health", "Ready, version and number of resources", "Health"),
-    Control("get", "identities", "Every identity, with its targets and origin", "IdentityList"),
-    Control(
-        "post",
-        "identities",
-        "Register an identity",
-        "Identity",
-        status=201,
-        body="NewIdentity",
-        errors=(400, 409, 413),
-    ),
-    Control(
-        "post",
-        "connections",
-        "Make the connection the consent page would make, without a browser",
-        "Connection",
-        status=201,
-        body="NewConnection",
-        errors=(400, 404, 413),
-    ),
-    Control(
-        "post",
-        "identities/{token}/expire",
-        "Expire the identity's network access token: its pushes answer 403 until it is "
-        "synchronized (force_token_update) or connects again",
-        "ExpiredIdentity",
-        params={"token": pattern(UUID)},
-        errors=(404,),
-        arming=True,
-    ),
-    Control("get", "faults", "The armed fault rules and their counters", "ArmedRules"),
-    Control(
-        "post",
-        "faults",
-        "Arm fault rules: one, a list, or {rules: [...]}; a bad rule arms none",
-        "ArmedRules",
-        status=201,
-        body="FaultRules",
-        errors=(400, 413),
-        arming=True,
-    ),
-    Control("delete", "faults", "Remove every fault rule", "Removed"),
-    Control(
-        "delete",
-        "faults/{id}",
-        "Remove one fault rule",
-        "Removed",
-        params={"id": {"type": "integer"}},
-        errors=(404,),
-    ),
-    Control(
-        "get",
-        "journal",
-        "The push exchanges, oldest first, filtered",
-        "Journal",
-        query={
-            "resource": {"type": "string"},
-            "identity": {"type": "string"},
-            "status": {"type": "integer"},
-            "since": {"type": "integer", "description": "only entries with a greater id"},
-            "direction": {"type": "string", "description": "inbound or outbound"},
-            "body": {
-                "description": "JSON (URL-encoded) contained in the request body or in its "
-                'object node, e.g. {"message":"hello"}',
-                "content": {"application/json": {"schema": {}}},
-            },
-            "warnings": {
-                "type": "string",
-                "enum": ["0", "1"],
-                "description": "1: only entries with warnings, 0: only entries without",
-            },
-        },
-        errors=(400,),
-    ),
-    Control("delete", "journal", "Forget every journal entry", "Journal"),
-    Control(
-        "get",
-        "objects",
-        "What was published",
-        "Objects",
-        query={"identity": {"type": "string"}},
-    ),
-    Control(
-        "post",
-        "seed",
-        "Restart every random source from a seed (null: unseeded)",
-        "Seed",
-        body="NewSeed",
-        body_required=False,
-        errors=(400, 413),
-        arming=True,
-    ),
-    Control(
-        "post",
-        "reset",
-        "Back to the start-up state: identities, journal, faults, objects, seed",
-        "Reset",
-        errors=(413,),
-        arming=True,
-    ),
-    Control(
-        "get",
-        "jobs",
-        "Every asynchronous video job, its state and its callback deliveries",
-        "Jobs",
-        query={"state": {"enum": list(JOB_STATES)}},
-        errors=(400,),
-    ),
-    Control("post", "jobs/finish", "End the processing of every unfinished job now", "Jobs"),
-    Control(
-        "post",
-        "jobs/{id}/finish",
-        "End the processing of one job now",
-        "Jobs",
-        params={"id": {"type": "string", "description": "the X-Sandbox-Job header's value"}},
-        errors=(404,),
-    ),
-    Control("get", "openapi.json", "This document", "OpenAPI"),
-    Control(
-        "get",
-        "ca.pem",
-        "With --tls: the CA certificate (PEM) that signs the sandbox's HTTPS certificate",
-        "CaCertificate",
-        errors=(404,),
-        media="application/x-pem-file",
-    ),
-)
-
-
-def control_operation(row: Control) -> Schema:
+def control_operation(row: control.Route) -> Schema:
     name = re.sub(r"[^A-Za-z0-9]+", "_", row.path).strip("_")
     operation: Schema = {
-        "operationId": f"sandbox.{row.method}_{name}",
+        "operationId": f"sandbox.{row.method.lower()}_{name}",
         "summary": row.summary,
         "tags": ["control-plane", *([ARMING_TAG] if row.arming else [])],
         "security": [],
@@ -763,16 +579,6 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def walk(schema: Any) -> Iterator[Schema]:
-    if isinstance(schema, dict):
-        yield schema
-        for value in schema.values():
-            yield from walk(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            yield from walk(value)
-
-
 def request_schemas(
     allow_unknown_keys: bool, callback_allow: tuple[str, ...], validation: str = STRICT
 ) -> dict[str, Schema]:
@@ -923,7 +729,7 @@ def build_document(
     requests = request_schemas(allow_unknown_keys, callback_allow, validation)
     examples = default_examples(identities)
     schemas: dict[str, Schema] = {**ENVELOPE_SCHEMAS}
-    statuses = sorted({*PUSH_ERRORS, *(s for row in CONTROL_PLANE for s in row.errors)})
+    statuses = sorted({*PUSH_ERRORS, *(s for row in control.ROUTES for s in row.errors)})
     for status in statuses:
         schemas[f"Error{status}"] = error_schema(status)
     paths: dict[str, Schema] = {}
@@ -935,9 +741,11 @@ def build_document(
     family_paths, family_schemas = families.family_paths(success_schema, partial_schema)
     paths.update(family_paths)
     schemas.update(family_schemas)
-    for row in CONTROL_PLANE:
-        paths.setdefault(CONTROL_PREFIX + row.path, {})[row.method] = control_operation(row)
+    for row in control.ROUTES:
+        operations = paths.setdefault(control.PREFIX + row.path, {})
+        operations[row.method.lower()] = control_operation(row)
     schemas.update(CONTROL_SCHEMAS)
+    schemas.update(body_schemas())
     schemas.update(requests)
     return {
         "openapi": OPENAPI_VERSION,
