@@ -117,35 +117,27 @@ def error_schema(status: int) -> Schema:
     }
 
 
-def success_schema(data: Schema) -> Schema:
-    status = {
-        "properties": {
-            "flag": {"const": "success"},
-            "code": {"const": 200},
-            "info": {"const": envelope.SUCCESS_INFO},
-        }
-    }
+def success_schema(data: Schema, code: int = 200) -> Schema:
+    """The success envelope around ``data``; with 207, a sharing message some of whose
+    publications failed (the result is there, its info says what failed)."""
+    status: Schema = {"flag": {"const": "success"}, "code": {"const": code}}
+    if code == 200:
+        status["info"] = {"const": envelope.SUCCESS_INFO}
     return closed(
         ["response"],
         response=closed(
             ["request", "result"],
-            request={"$ref": SCHEMAS + "RequestNode", "properties": {"status": status}},
+            request={
+                "$ref": SCHEMAS + "RequestNode",
+                "properties": {"status": {"properties": status}},
+            },
             result=closed(["data"], data=data),
         ),
     )
 
 
 def partial_schema(data: Schema) -> Schema:
-    """207: a sharing message some of whose publications failed (the result is there)."""
-    status = {"properties": {"flag": {"const": "success"}, "code": {"const": 207}}}
-    return closed(
-        ["response"],
-        response=closed(
-            ["request", "result"],
-            request={"$ref": SCHEMAS + "RequestNode", "properties": {"status": status}},
-            result=closed(["data"], data=data),
-        ),
-    )
+    return success_schema(data, 207)
 
 
 ERROR_MEANINGS = {
