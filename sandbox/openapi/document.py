@@ -178,6 +178,16 @@ def error_response(status: int) -> Schema:
 
 # --- the control plane ----------------------------------------------------------------------
 
+
+def bounded_list(key: str, item: Schema) -> Schema:
+    """A list a bound keeps, and how many of its entries it dropped."""
+    return obj(
+        [key, "dropped"],
+        dropped={"type": "integer", "minimum": 0},
+        **{key: {"type": "array", "items": item}},
+    )
+
+
 CONTROL_SCHEMAS: dict[str, Schema] = {
     "Token": pattern(UUID),
     "Health": obj(
@@ -258,43 +268,35 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
         },
     ),
     "Removed": obj(["removed"], removed={"type": "integer", "minimum": 0}),
-    "Journal": obj(
-        ["entries", "dropped"],
-        dropped={"type": "integer", "minimum": 0},
-        entries={
-            "type": "array",
-            "items": obj(
-                ["id", "time", "method", "path", "request", "response"],
-                id={"type": "integer"},
-                time={"type": "string"},
-                method={"type": "string"},
-                path={"type": "string"},
-                request={"type": "object"},
-                response={"type": "object"},
-                warnings={
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "description": "what validation warned about (X-Sandbox-Warning)",
-                },
-                detail={
-                    "type": ["string", "null"],
-                    "description": "the sandbox's own sentence where info is the live API's "
-                    "(X-Sandbox-Detail)",
-                },
-            ),
-        },
+    "Journal": bounded_list(
+        "entries",
+        obj(
+            ["id", "time", "method", "path", "request", "response"],
+            id={"type": "integer"},
+            time={"type": "string"},
+            method={"type": "string"},
+            path={"type": "string"},
+            request={"type": "object"},
+            response={"type": "object"},
+            warnings={
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "what validation warned about (X-Sandbox-Warning)",
+            },
+            detail={
+                "type": ["string", "null"],
+                "description": "the sandbox's own sentence where info is the live API's "
+                "(X-Sandbox-Detail)",
+            },
+        ),
     ),
-    "Objects": obj(
-        ["objects", "dropped"],
-        dropped={"type": "integer", "minimum": 0},
-        objects={
-            "type": "array",
-            "items": obj(
-                ["resource", "identity", "time", "provider", "object"],
-                resource={"type": "string"},
-                identity={"type": "string"},
-            ),
-        },
+    "Objects": bounded_list(
+        "objects",
+        obj(
+            ["resource", "identity", "time", "provider", "object"],
+            resource={"type": "string"},
+            identity={"type": "string"},
+        ),
     ),
     "Jobs": obj(
         ["jobs"],
