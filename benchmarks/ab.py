@@ -34,8 +34,9 @@ from benchmarks.run import (  # noqa: E402
     LISTENING,
     WRK_SCRIPTS,
     authorization,
+    mixes,
     workload,
-    write_requests_file,
+    write_mix_file,
 )
 
 TICKS = 100  # clock ticks a second in /proc/<pid>/stat (USER_HZ, 100 on Linux)
@@ -104,9 +105,12 @@ def main() -> int:
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
     options = parser.parse_args()
-    script = str(WRK_SCRIPTS / ("refused.lua" if options.refused else "valid.lua"))
+    script = str(WRK_SCRIPTS / "mix.lua")
+    # The pushes alone: the calls around the push need a world set up in each server.
+    valid, refused = mixes(workload(), None)
     with tempfile.TemporaryDirectory(prefix="oneall-ab-") as folder:
-        args = [str(write_requests_file(workload(), Path(folder))), authorization()]
+        mix = refused if options.refused else valid
+        args = [str(write_mix_file(mix, Path(folder) / "mix.tsv")), authorization()]
         servers = [
             start("A", options.a, options.server_core),
             start("B", options.b, options.server_core),

@@ -1,8 +1,9 @@
-"""The ceiling: the least an aiohttp server can do to answer a OneAll push.
+"""The ceiling: the least an aiohttp server can do to answer a OneAll push or any call around it.
 
-It reads the body of any ``POST`` and answers one fixed success envelope, prebuilt as bytes.
-No routing table, no authentication, no validation, no logging: whatever the sandbox spends
-beyond this is the sandbox's own cost. It is served exactly as the sandbox serves itself (the
+It reads the body of any ``GET``, ``POST``, ``PUT`` or ``DELETE`` (the methods of the sandbox's
+catalogs), on any path, and answers one fixed success envelope, prebuilt as bytes. No routing
+table, no authentication, no validation, no logging: whatever the sandbox spends beyond this is
+the sandbox's own cost. It is served exactly as the sandbox serves itself (the
 same ``web.AppRunner`` without access log, the default asyncio loop) and keeps the sandbox's
 command-line contract, so the benchmark runner starts and reads both the same way::
 
@@ -50,14 +51,17 @@ ENVELOPE: bytes = json.dumps(
 ).encode()
 
 
-async def push(request: web.Request) -> web.Response:
+async def answer(request: web.Request) -> web.Response:
     await request.read()
     return web.Response(body=ENVELOPE, content_type="application/json")
 
 
 def create_app() -> web.Application:
+    """One resource for every path, one route per method: as cheap for a push as before."""
     app = web.Application()
-    app.router.add_post("/{tail:.*}", push)
+    resource = app.router.add_resource("/{tail:.*}")
+    for method in ("POST", "GET", "PUT", "DELETE"):
+        resource.add_route(method, answer)
     return app
 
 

@@ -105,11 +105,9 @@ def compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def workload() -> list[Push]:
-    """The example body of every resource in the catalog, addressed to its provider's first
-    built-in identity that may publish (and to its first board or playlist in the path)."""
-    from sandbox.api.push import ENDPOINTS
-
+def builtin_identities() -> tuple[dict[str, str], dict[str, str]]:
+    """Each provider's first built-in identity that may publish, by provider, and the first
+    board and playlist of theirs (``board_id``, ``playlist_id``)."""
     identities = json.loads((FIXTURES / "identities.json").read_text())["identities"]
     tokens: dict[str, str] = {}
     params: dict[str, str] = {}
@@ -119,6 +117,15 @@ def workload() -> list[Push]:
             for kind, param in (("boards", "board_id"), ("playlists", "playlist_id")):
                 if identity.get(kind):
                     params.setdefault(param, str(identity[kind][0]["id"]))
+    return tokens, params
+
+
+def workload() -> list[Push]:
+    """The example body of every resource in the catalog, addressed to its provider's first
+    built-in identity that may publish (and to its first board or playlist in the path)."""
+    from sandbox.api.push import ENDPOINTS
+
+    tokens, params = builtin_identities()
     pushes = []
     for endpoint in ENDPOINTS:
         body = json.loads((FIXTURES / "requests" / f"{endpoint.name}.json").read_text())
@@ -135,11 +142,213 @@ def workload() -> list[Push]:
 
 
 def write_requests_file(pushes: Sequence[Push], folder: Path) -> Path:
-    """The file the wrk scripts read: ``rest \\t token \\t valid \\t refused`` per line."""
+    """The pushes alone, for ``memory.lua`` and ``soak.lua``, which build their paths (fresh
+    tokens, fault headers): ``rest \\t token \\t valid \\t refused`` per line."""
     path = folder / "requests.tsv"
     lines = (f"{p.rest}\t{p.token}\t{p.valid}\t{p.refused}\n" for p in pushes)
     path.write_text("".join(lines), encoding="utf-8")
     return path
+
+
+# --- the mix: the pushes and the calls around them ----------------------------------------------
+
+# Each push appears this many times in a mix for one call of another family: four requests in
+# five are pushes, so the figures stay comparable with the runs that sent pushes alone.
+PUSH_REPEAT = 3
+UNKNOWN = "0badc0de-0000-4000-8000-000000000000"  # a well-formed token of nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request of a load mix, and what the sandbox must answer it."""
+
+    name: str  # the catalog's name: twitter.post, identities.read, ...
+    method: str
+    path: str
+    status: int
+    body: str | None = None
+    says: str = ""  # text the sandbox's answer must hold (a refusal's key or reason)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The tokens the calls around the push need beyond the built-in identities, made by the
+    runner on each fresh sandbox before its load (:func:`make_world`)."""
+
+    connection: str  # a Social Login connection of the built-in Facebook identity
+    user: str  # the user of the built-in Twitter identity
+    message: str  # a sharing message the load reads
+
+
+# The ceiling answers any path: any token will do, of the same length as the sandbox's.
+CEILING_WORLD = World(*(f"00000000-0000-4000-8000-00000000000{n}" for n in range(1, 4)))
+
+
+def family_requests(world: World) -> tuple[list[Request], list[Request]]:
+    """The calls around the push in the valid and in the refused mix, one of each.
+
+    Valid: reads of a world that the load does not grow (the Pull API's pages, groups,
+    companies and channels, not the posts, boards or playlists every push adds to, whose cost
+    grows with them), the two identity updates, a sharing message created (its publication is
+    a push) and one read. Refused: bodies the schemas refuse, queries the pagination refuses,
+    a deletion not confirmed, unknown tokens and a pull with another network's identity. Left
+    out (benchmarks/README.md says why): a valid DELETE, which would empty the world the next
+    requests read, and a valid re-publication, whose answer grows to its message's last 100
+    publications.
+    """
+    tokens, _ = builtin_identities()
+    facebook, linkedin, twitter = tokens["facebook"], tokens["linkedin"], tokens["twitter"]
+    youtube = tokens["youtube"]
+    text = {"text": {"body": "Frequency hopping, 1942"}}
+    for_twitter = {"publish_for_identity": {"identity_token": twitter}}
+    pull = "/pull/identities/{}/{}.json"
+    valid = [
+        Request("site.ping", "GET", "/tools/ping.json", 200),
+        Request("connections.list", "GET", "/connections.json", 200),
+        Request("connections.read", "GET", f"/connections/{world.connection}.json", 200),
+        Request("users.list", "GET", "/users.json", 200),
+        Request("users.read", "GET", f"/users/{world.user}.json", 200),
+        Request("identities.list", "GET", "/identities.json?entries_per_page=10", 200),
+        Request("identities.read", "GET", f"/identities/{facebook}.json", 200),
+        Request(
+            "identities.link",
+            "PUT",
+            f"/identities/{twitter}/link.json",
+            200,
+            compact({"request": {"user": {"user_token": world.user}}}),
+        ),
+        Request(
+            "identities.synchronize",
+            "PUT",
+            f"/identities/{twitter}/synchronize.json",
+            200,
+            compact({"request": {"synchronize": {"force_token_update": True}}}),
+        ),
+        Request("pull.facebook.pages", "GET", pull.format(facebook, "facebook/pages"), 200),
+        Request("pull.facebook.groups", "GET", pull.format(facebook, "facebook/groups"), 200),
+        Request("pull.linkedin.companies", "GET", pull.format(linkedin, "linkedin/companies"), 200),
+        Request("pull.youtube.channels", "GET", pull.format(youtube, "youtube/channels"), 200),
+        Request("sharing.messages.list", "GET", "/sharing/messages.json?entries_per_page=5", 200),
+        Request(
+            "sharing.messages.create",
+            "POST",
+            "/sharing/messages.json",
+            200,
+            compact({"request": {"sharing_message": {"parts": text, **for_twitter}}}),
+        ),
+        Request("sharing.messages.read", "GET", f"/sharing/messages/{world.message}.json", 200),
+    ]
+    confirmed = "?confirm_deletion=true"
+    refused = [
+        Request(
+            "identities.link",
+            "PUT",
+            f"/identities/{twitter}/link.json",
+            400,
+            compact({"request": {"user": {"user_token": "Alan Turing", "colour": "teal"}}}),
+            "[request->user->user_token]",
+        ),
+        Request(
+            "identities.synchronize",
+            "PUT",
+            f"/identities/{twitter}/synchronize.json",
+            400,
+            compact({"request": {"synchronize": {"force_token_update": "yes"}}}),
+            "[request->synchronize->force_token_update]",
+        ),
+        Request(
+            "sharing.messages.create",
+            "POST",
+            "/sharing/messages.json",
+            400,
+            compact({"request": {"sharing_message": for_twitter}}),
+            "[request->sharing_message] must hold the key parts",
+        ),
+        Request(
+            "sharing.messages.create",
+            "POST",
+            "/sharing/messages.json",
+            400,
+            '{"request":{"sharing_message":',
+            "not valid JSON",
+        ),
+        Request(
+            "sharing.messages.publish",
+            "POST",
+            f"/sharing/messages/{world.message}.json",
+            400,
+            compact({"request": {"sharing_message": {"parts": text}}}),
+            "publish_for_user or publish_for_identity",
+        ),
+        Request("users.delete", "DELETE", f"/users/{world.user}.json", 400, None, "confirm_dele"),
+        Request("users.list", "GET", "/users.json?order_direction=up", 400, None, "order_dir"),
+        Request(
+            "connections.list",
+            "GET",
+            "/connections.json?entries_per_page=all",
+            400,
+            None,
+            "entries_per_page",
+        ),
+        Request("identities.delete", "DELETE", f"/identities/{UNKNOWN}.json{confirmed}", 404),
+        Request("connections.read", "GET", f"/connections/{UNKNOWN}.json", 404),
+        Request("users.read", "GET", f"/users/{UNKNOWN}.json", 404),
+        Request("identities.read", "GET", f"/identities/{UNKNOWN}.json", 404),
+        Request("pull.facebook.pages", "GET", pull.format(UNKNOWN, "facebook/pages"), 404),
+        Request(
+            "pull.linkedin.companies",
+            "GET",
+            pull.format(twitter, "linkedin/companies"),
+            403,
+            None,
+            "needs a LinkedIn identity_token",
+        ),
+        Request("sharing.messages.read", "GET", f"/sharing/messages/{UNKNOWN}.json", 404),
+        Request(
+            "sharing.messages.delete", "DELETE", f"/sharing/messages/{UNKNOWN}.json{confirmed}", 404
+        ),
+    ]
+    return valid, refused
+
+
+def interleave(pushes: Sequence[Request], calls: Sequence[Request]) -> list[Request]:
+    """Every push ``PUSH_REPEAT`` times with the calls spread evenly among them, so any stretch
+    of the rotation holds about the same share of each."""
+    repeated = [push for _ in range(PUSH_REPEAT) for push in pushes]
+    mixed: list[Request] = []
+    for index, push in enumerate(repeated):
+        mixed.append(push)
+        due = (index + 1) * len(calls) // len(repeated)
+        while len(mixed) - index - 1 < due:
+            mixed.append(calls[len(mixed) - index - 1])
+    return mixed
+
+
+def mixes(pushes: Sequence[Push], world: World | None) -> tuple[list[Request], list[Request]]:
+    """The valid and the refused mix; without a world, the pushes alone (``ab.py``, which
+    loads two servers at once, and ``--write-requests`` without ``--url``)."""
+    valid = [Request(p.name, "POST", p.path, 200, p.valid) for p in pushes]
+    refused = [Request(p.name, "POST", p.path, 400, p.refused, "[request->push->") for p in pushes]
+    if world is None:
+        return valid, refused
+    valid_calls, refused_calls = family_requests(world)
+    return interleave(valid, valid_calls), interleave(refused, refused_calls)
+
+
+def write_mix_file(requests: Sequence[Request], path: Path) -> Path:
+    """The file ``mix.lua`` reads: ``METHOD \\t PATH \\t STATUS \\t BODY`` per request, in
+    rotation order (BODY empty for none)."""
+    lines = (f"{r.method}\t{r.path}\t{r.status}\t{r.body or ''}\n" for r in requests)
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def shares(requests: Sequence[Request]) -> dict[str, int]:
+    """How many requests of the rotation each status has, as wrk's statuses are keyed."""
+    counted: dict[str, int] = {}
+    for request in requests:
+        counted[str(request.status)] = counted.get(str(request.status), 0) + 1
+    return counted
 
 
 # --- servers ----------------------------------------------------------------------------------
@@ -280,13 +489,15 @@ def running(kind: ServerKind, core: int | None, logs: Path) -> Iterator[Server]:
         stop_process(server.process)
 
 
-def post(server: Server, path: str, body: str, auth: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+def send(
+    address: tuple[str, int], method: str, path: str, body: str | None, auth: str
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(*address, timeout=10)
     try:
         connection.request(
-            "POST",
+            method,
             path,
-            body=body.encode(),
+            body=None if body is None else body.encode(),
             headers={"Authorization": auth, "Content-Type": "application/json"},
         )
         response = connection.getresponse()
@@ -295,19 +506,54 @@ def post(server: Server, path: str, body: str, auth: str) -> tuple[int, bytes]:
         connection.close()
 
 
-def smoke_check(server: Server, pushes: Sequence[Push], auth: str) -> None:
-    """Each valid body must answer 200 and each refused one 400 naming a key (the sandbox);
-    the ceiling answers 200 to both. Also warms every route and the detailed-error path."""
-    refused_status = 200 if server.kind.name == "ceiling" else 400
-    for push in pushes:
-        status, body = post(server, push.path, push.valid, auth)
-        if status != 200:
-            raise RuntimeError(f"{server.kind.name}: {push.name} valid body -> {status}: {body!r}")
-        status, body = post(server, push.path, push.refused, auth)
-        named = refused_status == 200 or b"[request->push->" in body
-        if status != refused_status or not named:
+def post(server: Server, path: str, body: str, auth: str) -> tuple[int, bytes]:
+    return send((server.host, server.port), "POST", path, body, auth)
+
+
+def make_world(address: tuple[str, int], auth: str) -> World:
+    """What the calls around the push read, made on a fresh sandbox the way an integration's
+    test makes it: a connection through the control plane (``POST /__sandbox/connections``,
+    what a browser's *Allow* does), the user it reads, a sharing message. The same calls in
+    the same order every time; only the tokens, drawn by the sandbox, differ from run to run."""
+    tokens, _ = builtin_identities()
+
+    def data(method: str, path: str, body: object = None) -> dict[str, Any]:
+        status, answer = send(address, method, path, None if body is None else compact(body), auth)
+        if status not in (200, 201):
+            raise RuntimeError(f"setting the world up: {method} {path} -> {status}: {answer!r}")
+        document: dict[str, Any] = json.loads(answer)
+        return document if path.startswith("/__sandbox/") else document["response"]["result"]
+
+    facebook, twitter = tokens["facebook"], tokens["twitter"]
+    connection = data(
+        "POST", "/__sandbox/connections", {"provider": "facebook", "identity_token": facebook}
+    )
+    user = data("GET", f"/identities/{twitter}.json")["data"]["identity"]["user_token"]
+    message = {
+        "parts": {"text": {"body": "Spread spectrum"}},
+        "publish_for_identity": {"identity_token": twitter},
+    }
+    made = data("POST", "/sharing/messages.json", {"request": {"sharing_message": message}})
+    read = made["data"]["sharing_message"]["sharing_message_token"]
+    return World(connection["connection_token"], user, read)
+
+
+def smoke_check(server: Server, mix: Sequence[Request], auth: str) -> None:
+    """Each request of the mix must get its status (the sandbox; the ceiling answers 200 to
+    anything) and a refusal must name its key or reason. Also warms every route and the
+    detailed-error path."""
+    for request in mix:
+        address = (server.host, server.port)
+        status, body = send(address, request.method, request.path, request.body, auth)
+        expected = 200 if server.kind.name == "ceiling" else request.status
+        text = body.decode(errors="replace")
+        said = expected == 200 or request.says in text
+        if status != expected or not said:
             raise RuntimeError(
-                f"{server.kind.name}: {push.name} refused body -> {status}: {body[:300]!r}"
+                f"{server.kind.name}: {request.name} {request.method} {request.path} -> "
+                f"{status}, expected {expected}"
+                + (f" saying {request.says!r}" if request.says else "")
+                + f": {text[:300]!r}"
             )
 
 
@@ -446,6 +692,28 @@ def problems(result: Mapping[str, Any], expect_refused: bool) -> list[str]:
     return found
 
 
+def status_problems(
+    result: Mapping[str, Any], expected: Mapping[str, int], options: WrkOptions
+) -> list[str]:
+    """Statuses other than the mix's, or in other shares: ``expected`` counts each status in
+    one rotation of the mix. wrk cannot say which request an answer was for, but each thread
+    hands out its rotation in order, so a status's count may differ from its share of the
+    answers only by its part of the rotation each thread was in and the requests in flight."""
+    statuses: Mapping[str, int] = result.get("statuses", {})
+    answered = sum(statuses.values())
+    rotation = sum(expected.values())
+    found = []
+    for status, count in sorted(statuses.items()):
+        if status not in expected:
+            found.append(f"{count} answers {status}, which no request of the mix expects")
+    for status, per_rotation in sorted(expected.items()):
+        count, due = statuses.get(status, 0), answered * per_rotation / rotation
+        slack = per_rotation * options.threads + options.connections
+        if abs(count - due) > slack:
+            found.append(f"{count} answers {status}, expected {due:.0f} (± {slack})")
+    return found
+
+
 # --- scenarios --------------------------------------------------------------------------------
 
 
@@ -491,24 +759,38 @@ def load_rounds(
     *,
     kinds: Sequence[ServerKind],
     pushes: Sequence[Push],
-    requests_file: Path,
     auth: str,
     logs: Path,
     results: Results,
 ) -> None:
-    args = [str(requests_file), auth]
     for round_number in range(config.rounds):
         for kind in in_turn(kinds, round_number):
             with running(kind, config.server_core, logs) as server:
-                smoke_check(server, pushes, auth)
+                ceiling = kind.name == "ceiling"
+                world = CEILING_WORLD if ceiling else make_world((server.host, server.port), auth)
+                valid, refused = mixes(pushes, world)
+                files = {}
+                for scenario, mix in (("valid", valid), ("refused", refused)):
+                    smoke_check(server, mix, auth)
+                    files[scenario] = write_mix_file(mix, logs / f"{kind.name}-{scenario}.tsv")
                 if config.warmup > 0:
-                    run_wrk(config.wrk, "valid.lua", server.url, config.warmup, args)
-                for scenario, script in (("valid", "valid.lua"), ("refused", "refused.lua")):
+                    run_wrk(
+                        config.wrk,
+                        "mix.lua",
+                        server.url,
+                        config.warmup,
+                        [str(files["valid"]), auth],
+                    )
+                for scenario, mix in (("valid", valid), ("refused", refused)):
+                    args = [str(files[scenario]), auth]
+                    expected = {"200": len(mix)} if ceiling else shares(mix)
                     for attempt in range(config.retries + 1):
-                        result = measure_load(server, config.wrk, script, config.duration, args)
+                        result = measure_load(server, config.wrk, "mix.lua", config.duration, args)
                         result.update(round=round_number, server=kind.name, scenario=scenario)
                         expect_refused = scenario == "refused" and kind.name == "sandbox"
-                        result["problems"] = problems(result, expect_refused)
+                        result["problems"] = problems(result, expect_refused) + status_problems(
+                            result, expected, config.wrk
+                        )
                         result["attempt"] = attempt
                         result["clean"] = result["server_cpu_share"] >= CLEAN_SHARE
                         report_run(result)
@@ -742,13 +1024,15 @@ def rows(results: Results) -> list[Row]:
         return median_of([r["hwm_kib"] / 1024 for r in results.memory if r["server"] == server])
 
     table = [
-        load_row(results, "valid pushes, 21 paths (req/s)", "valid", rps, bound=0.5, at_least=True),
         load_row(
-            results, "p99 latency, valid pushes (ms)", "valid", p99_ms, bound=2.5, at_least=False
+            results, "valid mix, pushes 4 in 5 (req/s)", "valid", rps, bound=0.5, at_least=True
+        ),
+        load_row(
+            results, "p99 latency, valid mix (ms)", "valid", p99_ms, bound=2.5, at_least=False
         ),
         load_row(
             results,
-            "refused requests, detailed 400 (req/s)",
+            "refused mix, detailed 4xx (req/s)",
             "refused",
             rps,
             bound=0.3,
@@ -773,7 +1057,7 @@ def rows(results: Results) -> list[Row]:
     table += [
         load_row(
             results,
-            "valid pushes per server CPU-second",
+            "valid mix per server CPU-second",
             "valid",
             per_cpu,
             bound=None,
@@ -914,10 +1198,42 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--write-requests",
         type=Path,
         metavar="FOLDER",
-        help="only write FOLDER/requests.tsv for the wrk scripts, print the Authorization "
-        "value to pass them, and exit (for profiling by hand)",
+        help="only write the files the wrk scripts read (FOLDER/valid.tsv and refused.tsv for "
+        "mix.lua, requests.tsv for memory.lua and soak.lua), print them and the Authorization "
+        "value to pass, and exit (for profiling by hand); the mixes hold the pushes alone "
+        "unless --url is given",
+    )
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        help="with --write-requests: a running sandbox (e.g. http://127.0.0.1:8080) to set the "
+        "world up in, for mixes with the calls around the push",
     )
     return parser.parse_args(argv)
+
+
+def write_requests(folder: Path, url: str | None) -> int:
+    """``--write-requests``: the files of the wrk scripts, for profiling by hand."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pushes = workload()
+    world = None
+    if url is not None:
+        host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
+        world = make_world((host.strip("[]"), int(port)), authorization())
+    valid, refused = mixes(pushes, world)
+    print(write_mix_file(valid, folder / "valid.tsv"))
+    print(write_mix_file(refused, folder / "refused.tsv"))
+    print(write_requests_file(pushes, folder))
+    print(authorization())
+    return 0
+
+
+def mix_summary(pushes: Sequence[Push]) -> dict[str, Any]:
+    """What the results file says of the mixes: per rotation, each call and its status."""
+    summary: dict[str, Any] = {"push_repeat": PUSH_REPEAT}
+    for scenario, mix in zip(("valid", "refused"), mixes(pushes, CEILING_WORLD), strict=True):
+        summary[scenario] = [f"{r.method} {r.name} {r.status}" for r in mix]
+    return summary
 
 
 def tool_version(command: Sequence[str]) -> str:
@@ -949,10 +1265,7 @@ def git_commit() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     if options.write_requests is not None:
-        options.write_requests.mkdir(parents=True, exist_ok=True)
-        print(write_requests_file(workload(), options.write_requests))
-        print(authorization())
-        return 0
+        return write_requests(options.write_requests, options.url)
     if shutil.which("wrk") is None:
         print(WRK_INSTALL, file=sys.stderr)
         return 2
@@ -998,6 +1311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cores": cores,
             "load_average_at_start": load_average,
             "commands": {kind.name: list(kind.command) for kind in kinds},
+            "mix": mix_summary(workload()),
             "config": {
                 "rounds": config.rounds,
                 "duration_s": config.duration,
@@ -1027,17 +1341,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = Path(scratch)
         requests_file = write_requests_file(pushes, folder)
         if "load" in config.scenarios:
+            valid, _ = mixes(pushes, CEILING_WORLD)
             print(
                 f"load: {config.rounds} rounds, {config.duration:g} s per run after "
-                f"{config.warmup:g} s warm-up, {config.wrk.connections} connections, "
-                f"{len(pushes)} resources",
+                f"{config.warmup:g} s warm-up, {config.wrk.connections} connections; mixes of "
+                f"{len(valid)} requests, {len(pushes) * PUSH_REPEAT} of them pushes",
                 flush=True,
             )
             load_rounds(
                 config,
                 kinds=kinds,
                 pushes=pushes,
-                requests_file=requests_file,
                 auth=auth,
                 logs=folder,
                 results=results,

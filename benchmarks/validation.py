@@ -1,6 +1,6 @@
 """Microseconds to validate a body: the 21 example bodies (valid), the same bodies refused
 (an unknown key in the node and, where it has one, a URL replaced by a file name, as
-``wrk/refused.lua`` sends them) in the strict profile, and the same bodies with only the
+``wrk/mix.lua`` sends them) in the strict profile, and the same bodies with only the
 unknown key, taken with a warning by the live profile, through the public ``Validators`` API.
 
     python benchmarks/validation.py [--repeat N]

@@ -10,7 +10,7 @@
 -- A thread that has its LIMIT stops and creates DONE_FILE: wrk itself runs to -d whatever its
 -- threads do, so the runner watches for that file and ends wrk with SIGINT (wrk then prints
 -- its summary over the time actually run).
--- REQUESTS_FILE: see valid.lua. Fresh tokens are 8-4-4-4-12 lowercase hex, unique per
+-- REQUESTS_FILE: see soak.lua. Fresh tokens are 8-4-4-4-12 lowercase hex, unique per
 -- thread and request; the runner starts a fresh server process for this scenario.
 
 local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")

@@ -5,7 +5,8 @@
 -- Of every 20 requests: 12 valid, 5 refused (the detailed 400), 3 faulted by the
 -- X-Sandbox-Fault header with a fault that answers 4xx, an empty or a malformed 200, or drops
 -- the connection. No injected fault answers 5xx, so any 5xx is a defect of the sandbox.
--- REQUESTS_FILE: see valid.lua.
+-- REQUESTS_FILE: "<path after /push/identities/<token>/>\t<token>\t<valid body>\t<refused body>"
+-- per push resource, written by benchmarks/run.py (write_requests_file).
 
 local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 local valid, refused, faulted = {}, {}, {}
