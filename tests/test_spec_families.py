@@ -355,6 +355,15 @@ async def test_posts_list_what_sharing_messages_published_too(client: Client) ->
     assert [p["post_id"] for p in posts["posts"]["entries"]] == [entry["message"]["id"]]
 
 
+async def test_a_playlist_a_push_created_is_a_target_at_once(client: Client) -> None:
+    endpoint = PUSHES["youtube.playlist"]
+    created = await client.post(push_path(endpoint), json=example(endpoint), headers=HEADERS)
+    playlist_id = (await created.json())["response"]["result"]["data"]["playlist_id"]
+    path = f"/pull/identities/{TOKENS['youtube']}/youtube/playlists.json"
+    entries = (await get(client, path))["playlists"]["entries"]
+    assert entries[0]["playlist_id"] == playlist_id and len(entries) == 2  # newest first
+
+
 # --- §6 sharing messages --------------------------------------------------------------------
 
 

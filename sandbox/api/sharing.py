@@ -35,7 +35,7 @@ CALLS: tuple[Call, ...] = (
         "DELETE",
         "/sharing/messages/{sharing_message_token}.json",
         "delete_message",
-        "Delete a sharing message (confirm_deletion=true)",
+        "Delete a sharing message (the SDKs send confirm_deletion=true; it is not required)",
     ),
     Call(
         "sharing.messages.publish",
