@@ -88,6 +88,20 @@ async def test_a_connection_reads_as_the_integrations_read_it(client: Client) ->
     await get(client, f"/connections/{UNKNOWN}.json", 404)
 
 
+async def test_a_refused_family_call_says_the_sandbox_detail_beside_the_live_info(
+    client: Client,
+) -> None:
+    response = await client.get(f"/connections/{UNKNOWN}.json", headers=HEADERS)
+    assert response.status == 404
+    body = await response.json()
+    info = body["response"]["request"]["status"]["info"]
+    assert info == "No connection has been found for the specified connection_token"
+    detail = response.headers["X-Sandbox-Detail"]
+    assert UNKNOWN in detail and "--max-connections" in detail
+    journal = await (await client.get("/__sandbox/journal")).json()
+    assert journal["entries"][-1]["detail"] == detail
+
+
 async def test_a_new_user_connection_makes_an_identity_pushes_can_use(client: Client) -> None:
     made = await connect(client, "linkedin")
     identity = made["user"]["identity"]

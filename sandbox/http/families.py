@@ -58,6 +58,7 @@ def family_handler(call: Call) -> Handler:
         try:
             answered = await answer(request, sandbox, entry, call)
         except RequestError as error:
+            entry.detail = error.detail
             answered = error_response(entry.path, error), error.info
         except (web.HTTPException, web.RequestPayloadError) as http:
             answered = refusal_response(request, http)
