@@ -29,6 +29,7 @@ from sandbox.model.identities import TARGET_KINDS, read_identities_file
 from sandbox.model.jobs import JOB_HEADER
 from sandbox.model.sandbox import compiled_validators
 from sandbox.openapi import families
+from sandbox.openapi.components import embedded
 from sandbox.validation import bodies
 from sandbox.validation.bodies import walk
 from sandbox.validation.profiles import INPUT_CLASSES, LIVE, STRICT, KeyFacts, absent_forms
@@ -333,13 +334,7 @@ def body_schemas() -> dict[str, Schema]:
     components: dict[str, Schema] = {}
     for name, file in control.BODIES.items():
         schema = faults.rule_schema() if file == "fault-rule" else bodies.schema(f"control/{file}")
-        defs = schema.pop("$defs", {})
-        for node in walk([schema, defs]):
-            target = node.get("$ref")
-            if isinstance(target, str) and target.startswith("#/$defs/"):
-                node["$ref"] = f"{SCHEMAS}{name}.{target.removeprefix('#/$defs/')}"
-        components.update({f"{name}.{key}": value for key, value in defs.items()})
-        components[name] = schema
+        components.update(embedded(name, schema, f"{name}."))
     return components
 
 

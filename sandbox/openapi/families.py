@@ -5,17 +5,17 @@ marks *ours* say so in their description)."""
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any
 
 from sandbox.api.calls import Call
-from sandbox.api.datafiles import data_path
 from sandbox.api.families import CALLS
 from sandbox.api.push import PROVIDERS
 from sandbox.config import UUID_PATTERN
 from sandbox.model.identities import TARGET_NOUNS
 from sandbox.model.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from sandbox.openapi.components import embedded
+from sandbox.validation import bodies
 
 Schema = dict[str, Any]
 SCHEMAS = "#/components/schemas/"
@@ -192,13 +192,9 @@ def request_schemas(call: Call) -> dict[str, Schema]:
     """``schemas/<family>/<name>.json`` as ``<name>.request``, its ``$defs`` as components of
     their own (``<name>.defs.<def>``)."""
     assert call.schema is not None
-    schema: Schema = json.loads((data_path("schemas") / f"{call.schema}.json").read_text())
+    schema = bodies.schema(call.schema)
     schema.pop("$schema", None)
-    prefix = f"{call.name}.defs."
-    text = re.sub(r'"#/\$defs/(\w+)"', lambda m: f'"{SCHEMAS}{prefix}{m[1]}"', json.dumps(schema))
-    resolved: Schema = json.loads(text)
-    defs = resolved.pop("$defs", {})
-    return {f"{call.name}.request": resolved, **{prefix + k: v for k, v in defs.items()}}
+    return embedded(f"{call.name}.request", schema, f"{call.name}.defs.")
 
 
 def _parameters(call: Call) -> list[Schema]:
