@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from sandbox.api.calls import Call
+from sandbox.api.connections import SERVICES
 from sandbox.api.errors import RequestError
 from sandbox.api.families import BY_NAME
 from sandbox.api.push import PROVIDERS
@@ -28,7 +29,6 @@ from sandbox.model.sandbox import Sandbox
 CONSENT = BY_NAME["login.consent"]
 DECISION = BY_NAME["login.decision"]
 NEW_USER = "new"
-SERVICES = ("social_login", "social_link")
 # The networks' own colours, so a person recognises the page at a glance.
 COLOURS = {
     "facebook": "#1877f2",
@@ -160,7 +160,7 @@ class Asked:
         service = form.get("service", "social_login")
         if service not in SERVICES:
             raise PageError(
-                f"The service must be social_login or social_link, got {service!r}", status=400
+                f"The service must be {' or '.join(SERVICES)}, got {service!r}", status=400
             )
         user_token = form.get("user_token")
         if user_token is not None and not UUID_PATTERN.fullmatch(user_token):

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.api.connections import SERVICES
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, ProviderError, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND
@@ -236,8 +237,8 @@ class Sandbox:
         or as a new identity of a new user (not with --strict-identities). ``social_link``
         moves the identity to ``user_token``'s user. A new connection ends an expired token."""
         store = self.identities
-        if service not in ("social_login", "social_link"):
-            raise BadRequest(f"service must be social_login or social_link, got {service!r}")
+        if service not in SERVICES:
+            raise BadRequest(f"service must be {' or '.join(SERVICES)}, got {service!r}")
         if service == "social_link" and user_token is None:
             raise NotFound(
                 "No user has been found for the specified user_token: service social_link "

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from sandbox.api.calls import Call
+from sandbox.api.connections import SERVICES
 from sandbox.api.families import CALLS
 from sandbox.api.push import PROVIDERS
 from sandbox.config import UUID_PATTERN
@@ -101,7 +102,7 @@ SCHEMAS_OF_FAMILIES: dict[str, Schema] = {
         connection=obj(["connection_token", "date"], connection_token=UUID, date=DATE),
         plugin=obj(
             ["key", "data"],
-            key={"enum": ["social_login", "social_link"]},
+            key={"enum": list(SERVICES)},
             data=obj(["status", "action"], status=TEXT, action=TEXT),
         ),
         user=obj(
@@ -253,7 +254,7 @@ CALLBACK_URI = {
 }
 LOGIN_QUERY: dict[str, Schema] = {
     "callback_uri": CALLBACK_URI,
-    "service": {"enum": ["social_login", "social_link"], "default": "social_login"},
+    "service": {"enum": list(SERVICES), "default": SERVICES[0]},
     "nonce": TEXT,
     "force_reauth": {"enum": ["true", "false"]},
     "user_token": {**UUID, "description": "with social_link: the user the identity joins"},

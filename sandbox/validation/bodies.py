@@ -22,6 +22,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from sandbox.api.connections import SERVICES
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest
 from sandbox.api.push import PROVIDERS
@@ -29,7 +30,7 @@ from sandbox.config import UUID_PATTERN
 from sandbox.validation.wording import arrow, show
 
 # The tables a schema file may name in "x-enum" (more can be given to :func:`schema`).
-ENUMS: dict[str, Sequence[str]] = {"providers": PROVIDERS}
+ENUMS: dict[str, Sequence[str]] = {"providers": PROVIDERS, "services": SERVICES}
 PATTERNS: dict[str, str] = {"uuid": f"^{UUID_PATTERN.pattern}$"}
 _PATTERN_PHRASES = {PATTERNS["uuid"]: "a lowercase UUID (8-4-4-4-12 hex digits)"}
 _TYPE_PHRASES = {
