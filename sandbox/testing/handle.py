@@ -311,8 +311,9 @@ class SandboxHandle:
         )
 
     def assert_no_warnings(self, resource: str | None = None) -> None:
-        """Fails listing every call (to ``resource``, or any) whose body validation warned
-        about: doubtful input the live profile took (spec §6) that strict would refuse."""
+        """Fails listing every call (to ``resource``, or any) the sandbox warned about:
+        doubtful input the live profile took (spec §6) that strict would refuse, or a page size
+        a list clamped to its maximum."""
         warned = [
             call
             for call in self.journal
