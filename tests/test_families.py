@@ -136,6 +136,7 @@ async def test_users_and_identities_lists_are_paginated(client: Client) -> None:
         "entries_per_page": 2,
         "total_entries": 6,
         "order_direction": "asc",
+        "order": "asc",
     }
     assert page["count"] == 2
     assert [e["identity_token"] for e in page["entries"]] == [

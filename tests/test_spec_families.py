@@ -321,6 +321,7 @@ async def test_every_list_follows_the_one_pagination_convention(client: Client, 
         "entries_per_page": 25,
         "total_entries": total,
         "order_direction": "desc",
+        "order": "desc",
     }
     assert node["count"] == len(node["entries"]) == min(total, 25)
     assert total >= 1

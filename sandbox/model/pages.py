@@ -13,6 +13,7 @@ from sandbox.api.errors import BadRequest
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 500
+ORDER_DIRECTIONS = ("asc", "desc")  # by creation date; desc is the default
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def paginate(
         )
         size = MAX_PAGE_SIZE
     order = query.get("order_direction") or "desc"
-    if order not in ("asc", "desc"):
+    if order not in ORDER_DIRECTIONS:
         raise BadRequest(f"The query parameter order_direction must be asc or desc, got {order!r}")
     # A stable sort keeps entries made in the same instant in their order of making; desc
     # reverses that too, so the one made last comes first.
@@ -69,6 +70,9 @@ def paginate(
             "entries_per_page": size,
             "total_entries": total,
             "order_direction": order,
+            # OneAll's reference shows the users list's direction as ``order``, its paging
+            # rules as ``order_direction``: a client may read either, so both are given.
+            "order": order,
         },
         "count": len(entries),
         "entries": entries,

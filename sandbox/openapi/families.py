@@ -14,7 +14,7 @@ from sandbox.api.families import CALLS
 from sandbox.api.push import PROVIDERS
 from sandbox.config import UUID_PATTERN
 from sandbox.model.identities import TARGET_NOUNS
-from sandbox.model.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from sandbox.model.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_DIRECTIONS
 from sandbox.openapi.components import embedded
 from sandbox.validation import bodies
 
@@ -56,12 +56,20 @@ OURS = "The shape of this answer is not published by OneAll: it is the sandbox's
 
 SCHEMAS_OF_FAMILIES: dict[str, Schema] = {
     "Pagination": obj(
-        ["current_page", "total_pages", "entries_per_page", "total_entries", "order_direction"],
+        [
+            "current_page",
+            "total_pages",
+            "entries_per_page",
+            "total_entries",
+            "order_direction",
+            "order",
+        ],
         current_page={"type": "integer", "minimum": 1},
         total_pages={"type": "integer", "minimum": 1},
         entries_per_page={"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
         total_entries={"type": "integer", "minimum": 0},
-        order_direction={"enum": ["asc", "desc"]},
+        order_direction={"enum": list(ORDER_DIRECTIONS)},
+        order={"enum": list(ORDER_DIRECTIONS), "description": "the same as order_direction"},
     ),
     "FamilyIdentity": obj(
         [
@@ -227,7 +235,7 @@ def _parameters(call: Call) -> list[Schema]:
             {
                 "name": "order_direction",
                 "in": "query",
-                "schema": {"enum": ["asc", "desc"], "default": "desc"},
+                "schema": {"enum": list(ORDER_DIRECTIONS), "default": "desc"},
                 "description": "by creation date",
             },
         ]
