@@ -85,7 +85,8 @@ class Contract:
 
     def schema_ref(self, method: str, template: str | None, status: int) -> tuple[str, str]:
         """The ``$ref`` of the schema for this answer, and a problem when there is none."""
-        operation = self.document["paths"].get(template or "", {}).get(method.lower())
+        documented = "get" if method == "HEAD" else method.lower()  # HEAD comes with GET
+        operation = self.document["paths"].get(template or "", {}).get(documented)
         if operation is None:
             if template is not None and status < 400:
                 return "", f"{method} {template} is not in the OpenAPI document: add its row "

@@ -102,6 +102,14 @@ async def test_a_refused_family_call_says_the_sandbox_detail_beside_the_live_inf
     assert journal["entries"][-1]["detail"] == detail
 
 
+async def test_a_head_request_answers_the_get_without_its_body(client: Client) -> None:
+    got = await client.get("/tools/ping.json", headers=HEADERS)
+    head = await client.head("/tools/ping.json", headers=HEADERS)
+    assert head.status == got.status == 200
+    assert head.headers["Content-Length"] == got.headers["Content-Length"]
+    assert await head.read() == b""
+
+
 async def test_a_new_user_connection_makes_an_identity_pushes_can_use(client: Client) -> None:
     made = await connect(client, "linkedin")
     identity = made["user"]["identity"]

@@ -42,7 +42,10 @@ def add_family_routes(app: web.Application) -> None:
     """Every call of every family but the browser pages (``sandbox.http.login``)."""
     for call in CALLS:
         if not call.html:
-            app.router.add_route(call.method, call.path, family_handler(call), name=call.name)
+            handler = family_handler(call)
+            app.router.add_route(call.method, call.path, handler, name=call.name)
+            if call.method == "GET":  # as any HTTP server answers: the GET's head, no body
+                app.router.add_route("HEAD", call.path, handler)
 
 
 def family_handler(call: Call) -> Handler:
