@@ -110,6 +110,32 @@ async def test_a_head_request_answers_the_get_without_its_body(client: Client) -
     assert await head.read() == b""
 
 
+async def test_a_network_the_sandbox_does_not_emulate_fails_its_publication_not_the_request(
+    client: Client,
+) -> None:
+    user = (await get(client, f"/identities/{TOKENS['twitter']}.json"))["identity"]["user_token"]
+    body = {
+        "request": {
+            "sharing_message": {
+                "parts": {"text": {"body": "Hello"}},
+                "publish_for_user": {"user_token": user, "providers": ["twitter", "instagram"]},
+            }
+        }
+    }
+    response = await client.post("/sharing/messages.json", json=body, headers=HEADERS)
+    assert response.status == 207
+    entries = (await response.json())["response"]["result"]["data"]["sharing_message"][
+        "publications"
+    ]["entries"]
+    assert [(e["provider"], e["status"]["code"]) for e in entries] == [
+        ("twitter", 200),
+        ("instagram", 404),
+    ]
+    assert (
+        "instagram is not a network the sandbox emulates" in (response.headers["X-Sandbox-Warning"])
+    )
+
+
 async def test_a_new_user_connection_makes_an_identity_pushes_can_use(client: Client) -> None:
     made = await connect(client, "linkedin")
     identity = made["user"]["identity"]

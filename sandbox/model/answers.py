@@ -432,14 +432,23 @@ def _targets_of(sandbox: Sandbox, target: Mapping[str, Any]) -> list[tuple[str, 
 def _publish(sandbox: Sandbox, message: Message, target: Mapping[str, Any], ask: Ask) -> Answer:
     """Each publication is the push it stands for (validation, faults, journal, ids)."""
     publications = []
+    warnings = []
     for provider, identity in _targets_of(sandbox, target):
         if identity is None:
+            # A OneAll network the sandbox does not emulate (instagram, ...) is not a bad
+            # request: no identity of the user can be on it, so that publication fails.
+            name = PROVIDER_NAMES.get(provider)
+            if name is None:
+                warnings.append(
+                    f"{provider} is not a network the sandbox emulates "
+                    f"({', '.join(PROVIDER_NAMES)}): its publication fails"
+                )
             publications.append(
                 Publication(
                     provider,
                     None,
                     404,
-                    f"The user has no {PROVIDER_NAMES[provider]} identity to publish with",
+                    f"The user has no {name or provider} identity to publish with",
                 )
             )
             continue
@@ -466,7 +475,11 @@ def _publish(sandbox: Sandbox, message: Message, target: Mapping[str, Any], ask:
     message.add(publications)
     sandbox.messages.add(message)  # counted anew with its publications
     failed = any(not publication.ok for publication in publications)
-    return Answer({"sharing_message": message_json(message)}, status=207 if failed else 200)
+    return Answer(
+        {"sharing_message": message_json(message)},
+        status=207 if failed else 200,
+        warnings=warnings,
+    )
 
 
 def create_message(sandbox: Sandbox, ask: Ask) -> Answer:
