@@ -47,8 +47,8 @@ A single request can fail on demand with the header X-Sandbox-Fault: rate_limite
 
 
 class Parser(argparse.ArgumentParser):
-    """The epilog lists the control plane from its route table, read only when help is shown:
-    the table lives with the server, whose import the other options do without."""
+    """The epilog lists the control plane from its catalog (``sandbox.api.control``), so
+    ``--help`` and the served routes cannot disagree."""
 
     def format_help(self) -> str:
         from sandbox.api.control import route_summary

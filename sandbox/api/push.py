@@ -152,7 +152,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 
 BY_NAME: dict[str, Endpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
-PROVIDERS: tuple[str, ...] = ("facebook", "linkedin", "pinterest", "twitter", "youtube")
+# Each network's key (in paths, bodies and results) and the name people read (in wording).
+PROVIDER_NAMES: dict[str, str] = {
+    "facebook": "Facebook",
+    "linkedin": "LinkedIn",
+    "pinterest": "Pinterest",
+    "twitter": "Twitter",
+    "youtube": "YouTube",
+}
+PROVIDERS: tuple[str, ...] = tuple(PROVIDER_NAMES)
 
 
 # Where a fact comes from (spec, "provenance"): OneAll's documentation, its SDKs, the networks'

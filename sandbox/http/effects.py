@@ -14,8 +14,8 @@ from aiohttp import web
 
 from sandbox.api import envelope
 from sandbox.api.errors import ProviderError
+from sandbox.api.push import PROVIDER_NAMES
 from sandbox.model.faults import Fault
-from sandbox.model.identities import PROVIDER_NAMES
 from sandbox.model.sandbox import Shutdown
 
 POLL_SECONDS = 0.05

@@ -16,12 +16,12 @@ from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
 from sandbox.api.errors import RequestError
 from sandbox.api.families import BY_NAME
-from sandbox.api.push import PROVIDERS
+from sandbox.api.push import PROVIDER_NAMES, PROVIDERS
 from sandbox.config import UUID_PATTERN
 from sandbox.http import effects
 from sandbox.http.app import ENTRY, Handler, finish
 from sandbox.http.appkeys import SANDBOX
-from sandbox.model.identities import PROVIDER_NAMES, Identity
+from sandbox.model.identities import Identity
 from sandbox.model.jobs import callback_refusal
 from sandbox.model.journal import Entry
 from sandbox.model.sandbox import Sandbox

@@ -15,9 +15,9 @@ from typing import Any, Protocol, TypeVar
 from sandbox.api.calls import Call
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, RequestError
 from sandbox.api.named import by_name
-from sandbox.api.push import PUSH_PREFIX
+from sandbox.api.push import PROVIDER_NAMES, PUSH_PREFIX
 from sandbox.model.connections import Connection
-from sandbox.model.identities import PROVIDER_NAMES, TARGET_NOUNS, Identity, User
+from sandbox.model.identities import TARGET_NOUNS, Identity, User
 from sandbox.model.journal import Entry
 from sandbox.model.pages import paginate
 from sandbox.model.sandbox import Sandbox

@@ -18,6 +18,7 @@ from sandbox.api import live
 from sandbox.api.datafiles import read_schema
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
+from sandbox.api.push import PROVIDER_NAMES
 from sandbox.config import UUID_PATTERN
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 from sandbox.model.files import read_settings_text
@@ -206,13 +207,6 @@ class Identity:
         return None
 
 
-PROVIDER_NAMES = {
-    "facebook": "Facebook",
-    "linkedin": "LinkedIn",
-    "pinterest": "Pinterest",
-    "twitter": "Twitter",
-    "youtube": "YouTube",
-}
 # What one of each kind is called: in refusals, result keys (board_id) and Pull API entries.
 TARGET_NOUNS = {
     "pages": "page",

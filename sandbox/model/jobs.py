@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from sandbox import __version__
 from sandbox.api import control, envelope
+from sandbox.api.push import PROVIDER_NAMES
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound
 from sandbox.model.faults import Fault
-from sandbox.model.identities import PROVIDER_NAMES
 from sandbox.model.journal import Entry, Journal
 
 USER_AGENT = f"oneall-push-sandbox/{__version__} (video processing callback)"

@@ -14,14 +14,14 @@ from sandbox.api.connections import SERVICES
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, ProviderError, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND
-from sandbox.api.push import ENDPOINTS, Endpoint
+from sandbox.api.push import ENDPOINTS, PROVIDER_NAMES, Endpoint
 from sandbox.config import Settings
 from sandbox.model import publishing
 from sandbox.model.bounds import REFUSE, Bound, InFlight
 from sandbox.model.connections import Connection, Connections
 from sandbox.model.faults import ANSWER_EFFECTS, Fault, FaultPlan, expire_on
 from sandbox.model.health import Troubles
-from sandbox.model.identities import PROVIDER_NAMES, Identity, IdentityStore, read_identities_file
+from sandbox.model.identities import Identity, IdentityStore, read_identities_file
 from sandbox.model.jobs import JobQueue, Poster
 from sandbox.model.journal import Entry, Journal, JournalFile, PublishedObjects
 from sandbox.model.publishing import Published

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.api.push import BY_NAME
-from sandbox.model.identities import PROVIDER_NAMES, Identity
+from sandbox.api.push import BY_NAME, PROVIDER_NAMES
+from sandbox.model.identities import Identity
 from sandbox.model.journal import Entry
 from sandbox.model.sandbox import Sandbox
 

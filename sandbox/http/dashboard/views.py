@@ -20,13 +20,13 @@ from aiohttp import web
 
 from sandbox import __version__
 from sandbox.api.errors import NotFound
-from sandbox.api.push import ENDPOINTS, PROVIDERS
+from sandbox.api.push import ENDPOINTS, PROVIDER_NAMES, PROVIDERS
 from sandbox.http.appkeys import SANDBOX
 from sandbox.http.dashboard import auth
 from sandbox.http.dashboard.feed import feed as make_feed
 from sandbox.http.dashboard.live import summary
 from sandbox.model.faults import PRESETS, FaultSpecError, build_fault
-from sandbox.model.identities import PROVIDER_NAMES, TARGET_KINDS
+from sandbox.model.identities import TARGET_KINDS
 from sandbox.model.journal import Entry
 from sandbox.model.sandbox import Sandbox
 
