@@ -169,6 +169,39 @@ async def test_created_boards_are_bounded_across_identities(aiohttp_client: Clie
     assert (report["count"], report["dropped"]) == (3, 2)
 
 
+async def test_boards_of_an_identity_that_is_gone_leave_the_bound_with_it(
+    aiohttp_client: ClientFactory,
+) -> None:
+    client = await make(aiohttp_client, max_created_targets=3, max_auto_identities=2)
+    forgotten = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(4)]
+    for token in forgotten:  # the first two automatic identities are forgotten by the last two
+        response = await client.post(
+            BOARD.format(token=token),
+            json={"request": {"push": {"board": {"name": "b " + token}}}},
+            headers={"Authorization": AUTH},
+        )
+        assert response.status == 200, await response.text()
+    report = (await health(client))["bounds"]["created_targets"]
+    assert (report["count"], report["dropped"]) == (2, 0)
+    deleted = await client.delete(
+        f"/identities/{forgotten[3]}.json?confirm_deletion=true", headers={"Authorization": AUTH}
+    )
+    assert deleted.status == 200
+    assert (await health(client))["bounds"]["created_targets"]["count"] == 1
+    for name in ("one", "two"):  # room for the boards of the identities still there
+        await client.post(
+            BOARD.format(token=TOKENS["pinterest"]),
+            json={"request": {"push": {"board": {"name": name}}}},
+            headers={"Authorization": AUTH},
+        )
+    report = (await health(client))["bounds"]["created_targets"]
+    assert (report["count"], report["dropped"]) == (3, 0)
+    listed = (await (await client.get("/__sandbox/identities")).json())["identities"]
+    boards = {item["token"]: [b["name"] for b in item.get("boards", [])] for item in listed}
+    assert boards[forgotten[2]] == ["b " + forgotten[2]]
+    assert boards[TOKENS["pinterest"]][-2:] == ["one", "two"]
+
+
 async def test_created_targets_are_bounded_in_bytes_whatever_the_name_length(
     aiohttp_client: ClientFactory,
 ) -> None:

@@ -73,6 +73,8 @@ class Identity:
     """
 
     __slots__ = (
+        "_created_cost",
+        "_created_count",
         "_max_created",
         "_targets",
         "_user",
@@ -117,6 +119,10 @@ class Identity:
         self.origin = origin
         self._max_created = max_created
         self._targets: dict[str, TargetList] | None = None
+        # Its boards and playlists that count in the store's created-targets bound (their
+        # number and bytes; -1 once the identity left the store and gave them back).
+        self._created_count = 0
+        self._created_cost = 0
         given = zip(TARGET_KINDS, (pages, groups, companies, boards, playlists), strict=True)
         for kind, items in given:
             fixed = list(items)
@@ -341,6 +347,7 @@ class IdentityStore:
             flags=("--max-created-targets", "--created-targets-max-bytes"),
         )
         self._created: deque[tuple[Identity, str, dict[str, Any], int]] = deque()
+        self._stale_created = 0  # records in _created of identities that left the store
         self._startup = [dict(item) for item in startup]
         self._source = source
         self._max_auto = max_auto
@@ -361,6 +368,7 @@ class IdentityStore:
         self._auto_order = deque()
         self._registered.clear()
         self._created.clear()
+        self._stale_created = 0
         self.auto_bound.reset()
         self.created_bound.reset()
         self._tombstones.clear()
@@ -411,12 +419,35 @@ class IdentityStore:
         cost = _target_cost(target)
         self._created.append((identity, kind, target, cost))
         self.created_bound.take(cost)
+        identity._created_count += 1
+        identity._created_cost += cost
         while self.created_bound.over() and self._created:
             owner, old_kind, old, old_cost = self._created.popleft()
+            if owner._created_count < 0:  # its identity left the store: given back then
+                self._stale_created -= 1
+                continue
+            owner._created_count -= 1
+            owner._created_cost -= old_cost
             self.created_bound.give_back(old_cost, dropped=True)
             kept = owner.targets_of(old_kind)
             if isinstance(kept, TargetList) and len(kept) > kept.fixed and kept[kept.fixed] is old:
                 del kept[kept.fixed]
+
+    def _release_created(self, identity: Identity) -> None:
+        """An identity left the store (forgotten, deleted or replaced): the boards and
+        playlists it created go with it, out of the created-targets bound (not counted as
+        dropped: the identity was). Their records are swept out of the queue once they are a
+        fair part of it, so a forgotten identity is not kept alive by what it created."""
+        count = identity._created_count
+        if count <= 0:
+            identity._created_count = -1
+            return
+        self.created_bound.give_back(identity._created_cost, count)
+        identity._created_count, identity._created_cost = -1, 0
+        self._stale_created += count
+        if self._stale_created > 64 and self._stale_created * 8 > len(self._created):
+            self._created = deque(item for item in self._created if item[0]._created_count >= 0)
+            self._stale_created = 0
 
     def first_of(self, provider: str) -> Identity | None:
         """The first start-up identity of a provider that may publish (for banners and docs)."""
@@ -449,12 +480,16 @@ class IdentityStore:
         identity = _identity(data, token=token, origin="registered", max_created=self._max_created)
         if not identity.user:
             identity.user = self._user_maker()(identity.provider, token)
+        replaced = self._registered.get(token)
         self._registered.put(token, identity, what="identity")  # BoundFull when full
         old = self._known.get(token) or self._auto.get(token)
         if old is not None:
             self._leave(old)
         if self._auto.pop(token, None) is not None:
             self.auto_bound.give_back(0)
+        for gone in (replaced, self._known.get(token), old):
+            if gone is not None:
+                self._release_created(gone)  # shadowed or replaced: never found again
         self._tombstones.pop(token)  # registered on purpose: alive again
         self._join(identity, identity.user_token)
         return identity
@@ -572,10 +607,12 @@ class IdentityStore:
         for identity in (self._registered.pop(token), self._known.pop(token, None)):
             if identity is not None:
                 self._leave(identity)
+                self._release_created(identity)
         auto = self._auto.pop(token, None)
         if auto is not None:
             self.auto_bound.give_back(0)
             self._leave(auto)
+            self._release_created(auto)
 
     def resolve(self, token: str, provider: str, object_name: str = "post") -> Identity:
         """The identity allowed to publish to ``provider``, or the refusal the live API gives;
@@ -642,6 +679,7 @@ class IdentityStore:
                 del self._auto[oldest.token]
                 self.auto_bound.give_back(0, dropped=True)
                 self._leave(oldest)
+                self._release_created(oldest)
                 self._on_forget(oldest.token)
 
 
