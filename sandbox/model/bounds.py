@@ -41,6 +41,9 @@ Usage, for a new store of (say) Social Login connections::
     connections.get(token)                          # None once forgotten
     sandbox.bounds.append(bound)                    # listed by GET /__sandbox/health
 
+A record read oldest first and never looked up by key (the journal) keeps its items in a
+:class:`BoundedQueue` instead: a fifth of the memory per item.
+
 A store whose items are kept elsewhere (e.g. targets inside identities) uses a Bound alone:
 ``bound.take(cost)`` when an item is kept, ``bound.give_back(cost, dropped=True)`` when the
 bound makes it forget one, and ``bound.over()`` to know whether to forget another.
@@ -272,6 +275,60 @@ class BoundedStore(Generic[K, V]):
 
     def items(self) -> list[tuple[K, V]]:
         return list(self._items.items())
+
+
+class BoundedQueue(Generic[V]):
+    """Items in the order they came, within a ``FORGET_OLDEST`` :class:`Bound`: a record
+    read oldest first and never looked up by key (the journal, what was published).
+
+    A :class:`BoundedStore` pays a key, an ordered-dict node and a cost entry per item (about
+    200 bytes, and tables of 10,000 slots reallocated as it churns); here an item costs a
+    slot in each of two deques and its cost as an int (about 40 bytes).
+    """
+
+    __slots__ = ("_costs", "_items", "bound", "cost")
+
+    def __init__(self, bound: Bound, *, cost: Callable[[V], int] = _no_cost) -> None:
+        if bound.policy != FORGET_OLDEST:
+            raise ValueError("a BoundedQueue forgets its oldest items: FORGET_OLDEST only")
+        self.bound = bound
+        self.cost = cost
+        self._items: deque[V] = deque()
+        self._costs: deque[int] = deque()
+
+    def append(self, value: V) -> None:
+        """Keep ``value`` as the newest; forget the oldest items until the store fits again
+        (never the new one: a single item larger than ``max_bytes`` is kept alone)."""
+        cost = self.cost(value)
+        bound = self.bound
+        items, costs = self._items, self._costs
+        items.append(value)
+        costs.append(cost)
+        bound.count += 1
+        bound.size += cost
+        max_count, max_bytes = bound.max_count, bound.max_bytes
+        while (
+            (max_count is not None and bound.count > max_count)
+            or (max_bytes is not None and bound.size > max_bytes)
+        ) and len(items) > 1:
+            items.popleft()
+            bound.give_back(costs.popleft(), dropped=True)
+
+    def __getitem__(self, index: int) -> V:
+        """The item at ``index``, the oldest at 0 (a deque: steps of 64 items to get there)."""
+        return self._items[index]
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._costs.clear()
+        self.bound.reset()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def values(self) -> list[V]:
+        """A copy, oldest first: safe to read while the store changes."""
+        return list(self._items)
 
 
 class InFlight:

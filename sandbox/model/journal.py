@@ -15,6 +15,7 @@ above the length of its JSON text), so reading the whole journal produces at mos
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import json
@@ -30,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedStore
+from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedQueue
 from sandbox.model.health import Troubles
 from sandbox.validation.body import unpaired_surrogate
 
@@ -499,7 +500,7 @@ class Journal:
     max_body: int = JOURNAL_MAX_BODY
     secrets: tuple[str, ...] = ()
     bound: Bound = field(init=False)
-    _entries: BoundedStore[int, Entry] = field(init=False)
+    _entries: BoundedQueue[Entry] = field(init=False)
     _next_id: int = 1
     _listeners: list[Listener] = field(default_factory=list)
 
@@ -511,7 +512,7 @@ class Journal:
             policy=FORGET_OLDEST,
             flags=("--journal-size", "--journal-max-bytes"),
         )
-        self._entries = BoundedStore(self.bound, cost=Entry.cost)
+        self._entries = BoundedQueue(self.bound, cost=Entry.cost)
 
     @property
     def dropped(self) -> int:
@@ -523,7 +524,7 @@ class Journal:
         entry.compact(body_cap=self.max_body, secrets=self.secrets)
         if self.sink is not None:
             self.sink.write(entry.to_bytes() + b"\n")
-        self._entries.put(entry.id, entry)
+        self._entries.append(entry)
         if self._listeners:
             for listener in self._listeners:
                 listener(entry)
@@ -543,7 +544,14 @@ class Journal:
 
     def get(self, entry_id: int) -> Entry | None:
         """The kept entry with this id, or None."""
-        return self._entries.get(entry_id)
+        entries = self._entries
+        if not len(entries):
+            return None
+        index = entry_id - entries[0].id  # ids are consecutive, one per entry recorded ...
+        if 0 <= index < len(entries) and entries[index].id == entry_id:
+            return entries[index]
+        index = bisect.bisect_left(entries, entry_id, key=_entry_id)  # ... or at least in order
+        return entries[index] if index < len(entries) and entries[index].id == entry_id else None
 
     @property
     def last_id(self) -> int:
@@ -587,6 +595,10 @@ class Journal:
         ]
 
 
+def _entry_id(entry: Entry) -> int:
+    return entry.id
+
+
 OBJECTS_MAX_BYTES = 16 * 1024 * 1024
 _OBJECT_OVERHEAD = 160  # resource, identity, time and the keys around them, serialised
 
@@ -606,18 +618,16 @@ class PublishedObjects:
             policy=FORGET_OLDEST,
             flags=("--journal-size", "--objects-max-bytes"),
         )
-        self._objects: BoundedStore[int, tuple[str, str, float, Mapping[str, Any]]] = BoundedStore(
+        self._objects: BoundedQueue[tuple[str, str, float, Mapping[str, Any]]] = BoundedQueue(
             self.bound, cost=_object_cost
         )
-        self._next = 0
 
     @property
     def dropped(self) -> int:
         return self.bound.dropped
 
     def add(self, resource: str, identity: str, data: Mapping[str, Any], when: float) -> None:
-        self._next += 1
-        self._objects.put(self._next, (resource, identity, when, data))
+        self._objects.append((resource, identity, when, data))
 
     def clear(self) -> None:
         self._objects.clear()
