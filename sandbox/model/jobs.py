@@ -11,7 +11,7 @@ import math
 import re
 import sys
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -102,14 +102,14 @@ class Job:
     identity: str
     provider: str
     video_id: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]  # as answered (shared with the journal): processing_status queued
     callback_url: str | None
     failure: Fault | None
     outbound: Fault | None = None  # a callback fault named by the request's X-Sandbox-Fault
     state: str = "queued"
     created: float = field(default_factory=time.time)
     finished: float | None = None
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: tuple[Delivery, ...] = ()
     # Whether the queue will move the job on (false once it has ended, or the queue stopped),
     # then the task delivering its callback, dropped when done: the queue keeps up to the
     # journal size of jobs.
@@ -120,6 +120,10 @@ class Job:
     @property
     def id(self) -> str:
         return f"job-{self.number}"
+
+    def __lt__(self, other: Job) -> bool:
+        """In the order they were made: the heap of finished jobs forgets the oldest first."""
+        return self.number < other.number
 
     @property
     def done(self) -> bool:
@@ -144,7 +148,7 @@ class Job:
                 "{provider}", PROVIDER_NAMES.get(self.provider, self.provider)
             )
             return envelope.failure(self.path, status, info)
-        return envelope.success(self.path, self.data)
+        return envelope.success(self.path, {**self.data, "processing_status": self.state})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -212,12 +216,12 @@ class JobQueue:
             policy=REFUSE,
             flags=("--max-unfinished-jobs",),
         )
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._jobs: dict[int, Job] = {}  # by number, in order; forgotten in any order
         self._by_video: dict[str, Job] = {}
         self._next = 1
-        # (number, job) of the finished jobs, the oldest first: the bound forgets from here
-        # without walking past the unfinished ones (thousands, when videos come quickly).
-        self._finished: list[tuple[int, Job]] = []
+        # A heap of the finished jobs, the oldest first: the bound forgets from here without
+        # walking past the unfinished ones (thousands, when videos come quickly).
+        self._finished: list[Job] = []
         # Every delivery task with its job, also of jobs forgotten by the bound or by reset:
         # held strongly (the loop keeps only weak references) and cancelled by close().
         self._tasks: dict[asyncio.Task[None], Job] = {}
@@ -266,7 +270,7 @@ class JobQueue:
             outbound=outbound,
         )
         self._next += 1
-        self._jobs[job.id] = job
+        self._jobs[job.number] = job
         self._by_video[job.video_id] = job
         self._forget_oldest_finished()
         self._count()
@@ -274,7 +278,11 @@ class JobQueue:
         return job
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        number = job_id[4:]
+        if not (job_id.startswith("job-") and number.isascii() and number.isdigit()):
+            return None
+        job = self._jobs.get(int(number[:30]))  # more digits than any job has: none
+        return job if job is not None and job.id == job_id else None
 
     def by_video(self, video_id: str) -> Job | None:
         return self._by_video.get(video_id)
@@ -320,8 +328,8 @@ class JobQueue:
 
     def _forget_oldest_finished(self) -> None:
         while len(self._jobs) > self.size and self._finished:
-            _, oldest = heapq.heappop(self._finished)
-            del self._jobs[oldest.id]
+            oldest = heapq.heappop(self._finished)
+            del self._jobs[oldest.number]
             self.bound.dropped += 1
             if self._by_video.get(oldest.video_id) is oldest:
                 del self._by_video[oldest.video_id]
@@ -372,7 +380,6 @@ class JobQueue:
     def _process(self, job: Job) -> None:
         """Half the processing time is up: queued -> processing, then the rest of the time."""
         job.state = "processing"
-        job.data = {**job.data, "processing_status": "processing"}
         rest = self.processing_time - self.processing_time / 2
         if rest > 0:
             self._wait(self._to_end, rest, job)
@@ -384,9 +391,8 @@ class JobQueue:
         for the callback, if any."""
         job.waiting = False
         job.state = "failed" if job.failure is not None else "succeeded"
-        heapq.heappush(self._finished, (job.number, job))
+        heapq.heappush(self._finished, job)
         self._count()
-        job.data = {**job.data, "processing_status": job.state}
         job.finished = time.time()
         if job.callback_url is not None:
             job.final_envelope()
@@ -423,7 +429,7 @@ class JobQueue:
         delay = FIRST_RETRY_DELAY_S
         for attempt in range(1, self.retries + 1):
             delivery = Delivery(attempt=len(job.deliveries) + 1, time=time.time())
-            job.deliveries.append(delivery)
+            job.deliveries = (*job.deliveries, delivery)
             started = time.perf_counter()
             try:
                 delivery.status = await self.poster.post(
