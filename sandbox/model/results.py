@@ -56,16 +56,11 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 @cache
 def _words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    """Faker's en_US first names, last names and catch-phrase words, read once on first use
-    (importing Faker costs a noticeable start-up): a Faker instance per user is too slow."""
-    from faker.providers.company.en_US import Provider as Company
-    from faker.providers.person.en_US import Provider as Person
+    """Faker's en_US first names, last names and catch-phrase words (:mod:`words`), read on
+    first use: a sandbox that fabricates no user never loads them."""
+    from sandbox.model.words import FIRST_NAMES, LAST_NAMES, PHRASE_WORDS
 
-    return (
-        tuple(Person.first_names),
-        tuple(Person.last_names),
-        tuple(tuple(words) for words in Company.catch_phrase_words),
-    )
+    return FIRST_NAMES, LAST_NAMES, PHRASE_WORDS
 
 
 def slug(text: str, separator: str = "-") -> str:
