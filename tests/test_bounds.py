@@ -14,7 +14,14 @@ from aiohttp.test_utils import TestClient
 
 from sandbox.config import Settings
 from sandbox.http.app import create_app
-from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore, BoundFull
+from sandbox.model.bounds import (
+    FORGET_OLDEST,
+    REFUSE,
+    Bound,
+    BoundedQueue,
+    BoundedStore,
+    BoundFull,
+)
 from sandbox.model.faults import FaultPlan
 from tests.conftest import AUTH, TOKENS, ClientFactory
 
@@ -59,6 +66,23 @@ def test_a_store_forgets_its_oldest_items_past_its_bytes() -> None:
         store.put(index, text)
     assert store.values() == ["bbbb", "cccc", "dd"]  # 10 bytes: the bound's own size
     assert (bound.size, bound.dropped, bound.dropped_bytes) == (10, 1, 4)
+
+
+def test_a_queue_forgets_its_oldest_items_past_its_count_or_bytes_never_the_newest() -> None:
+    bound = Bound("texts", max_count=3, max_bytes=10)
+    queue: BoundedQueue[str] = BoundedQueue(bound, cost=len)
+    for text in ["aa", "bb", "cc", "dd"]:
+        queue.append(text)
+    assert queue.values() == ["bb", "cc", "dd"] and (queue[0], len(queue)) == ("bb", 3)
+    queue.append("eeeeeeee")
+    assert queue.values() == ["dd", "eeeeeeee"]  # 10 bytes
+    queue.append("f" * 50)  # larger than the bound: kept alone
+    assert queue.values() == ["f" * 50]
+    assert (bound.count, bound.size, bound.dropped, bound.dropped_bytes) == (1, 50, 5, 16)
+    queue.clear()
+    assert (len(queue), bound.count, bound.size, bound.dropped) == (0, 0, 0, 0)
+    with pytest.raises(ValueError, match="FORGET_OLDEST"):
+        BoundedQueue(Bound("rules", max_count=1, policy=REFUSE))
 
 
 def test_a_refusing_store_keeps_what_it_has_and_names_the_flag() -> None:

@@ -152,6 +152,25 @@ async def test_an_entry_no_longer_kept_is_a_404(client: Client) -> None:
     assert (await client.get(UI + "journal/99")).status == 404
 
 
+async def test_an_entry_is_shown_by_its_id_until_the_bound_drops_it() -> None:
+    client = await make_client(journal_size=3)
+    try:
+        for index in range(5):
+            body = {"request": {"push": {"post": {"message": f"number {index + 1}"}}}}
+            await push(client, "twitter/post.json", "twitter", body)
+        for entry_id in (1, 2, 6):
+            assert (await client.get(f"{UI}journal/{entry_id}")).status == 404
+        for entry_id in (3, 4, 5):
+            page = await client.get(f"{UI}journal/{entry_id}")
+            assert page.status == 200 and f"number {entry_id}" in await page.text()
+        await client.delete("/__sandbox/journal")
+        await push(client, "twitter/post.json", "twitter", example("twitter.post"))
+        assert (await client.get(f"{UI}journal/5")).status == 404  # ids go on after a reset
+        assert (await client.get(f"{UI}journal/6")).status == 200
+    finally:
+        await client.close()
+
+
 async def test_the_journal_filters_by_status(client: Client) -> None:
     await push(client, "twitter/post.json", "twitter", example("twitter.post"))
     await push(client, "twitter/post.json", "twitter", {"request": {}})

@@ -304,13 +304,8 @@ class BoundedQueue(Generic[V]):
         items, costs = self._items, self._costs
         items.append(value)
         costs.append(cost)
-        bound.count += 1
-        bound.size += cost
-        max_count, max_bytes = bound.max_count, bound.max_bytes
-        while (
-            (max_count is not None and bound.count > max_count)
-            or (max_bytes is not None and bound.size > max_bytes)
-        ) and len(items) > 1:
+        bound.take(cost)
+        while bound.over() and len(items) > 1:
             items.popleft()
             bound.give_back(costs.popleft(), dropped=True)
 
