@@ -296,53 +296,57 @@ _TARGET_LOCATIONS = {
 }
 
 
-def _targets(identity: Identity, kind: str) -> list[dict[str, Any]]:
-    """Entries ``{<noun>_id, name, <noun>_location}``, the keys the push results use."""
-    noun = TARGET_NOUNS[kind]
+def _target_items(identity: Identity, kind: str) -> list[Mapping[str, Any]]:
+    """The identity's targets of a kind (its channel for ``channels``), as stored."""
     if kind == "channels":
         channel = identity.channel or {
             "id": identity.user.get("id"),
             "title": identity.user.get("channel_title") or identity.user.get("name"),
         }
-        items = [{"id": str(channel.get("id")), "name": channel.get("title") or ""}]
-    else:
-        items = list(identity.targets_of(kind))
+        return [{"id": str(channel.get("id")), "name": channel.get("title") or ""}]
+    return list(identity.targets_of(kind))
+
+
+def _target_entry(identity: Identity, kind: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """``{<noun>_id, name, <noun>_location}``, the keys the push results use."""
+    noun = TARGET_NOUNS[kind]
     screen_name = identity.user.get("screen_name") or ""
+    return {
+        f"{noun}_id": item["id"],
+        "name": item.get("name", ""),
+        f"{noun}_location": item.get("url")
+        or _TARGET_LOCATIONS[kind].format(
+            id=item["id"], screen_name=screen_name, slug=item.get("slug") or item["id"]
+        ),
+    }
+
+
+Post = tuple[float, str, Mapping[str, Any]]  # when, resource, the push's result data
+
+
+def _posts(sandbox: Sandbox, identity: Identity, ask: Ask) -> list[Post]:
+    """What the identity published through the sandbox: posts on Facebook (on one page for
+    ``facebook/page/<id>/posts.json``), tweets on Twitter. Only the page asked for is made
+    into entries: an identity may have published thousands."""
+    page_id = ask.params.get("page_id")
+    prefix = None if page_id is None else f"{page_id}_"
     return [
-        {
-            f"{noun}_id": item["id"],
-            "name": item.get("name", ""),
-            f"{noun}_location": item.get("url")
-            or _TARGET_LOCATIONS[kind].format(
-                id=item["id"], screen_name=screen_name, slug=item.get("slug") or item["id"]
-            ),
-        }
-        for item in items
+        (when, resource, data)
+        for resource, when, data in sandbox.objects.of(identity.token)
+        if (post_id := data.get("post_id")) is not None
+        and (prefix is None or str(post_id).startswith(prefix))
     ]
 
 
-def _posts(sandbox: Sandbox, identity: Identity, ask: Ask) -> list[tuple[float, dict[str, Any]]]:
-    """What the identity published through the sandbox, with their times: posts on Facebook
-    (on one page for ``facebook/page/<id>/posts.json``), tweets on Twitter."""
-    page_id = ask.params.get("page_id")
-    found = []
-    for resource, when, data in sandbox.objects.of(identity.token):
-        post_id = data.get("post_id")
-        if post_id is None or (page_id is not None and not str(post_id).startswith(f"{page_id}_")):
-            continue
-        found.append(
-            (
-                when,
-                {
-                    "post_id": post_id,
-                    "post_location": data.get("post_location"),
-                    "object": data.get("object"),
-                    "resource": resource,
-                    "date_creation": date(when),
-                },
-            )
-        )
-    return found
+def _post_entry(post: Post) -> dict[str, Any]:
+    when, resource, data = post
+    return {
+        "post_id": data["post_id"],
+        "post_location": data.get("post_location"),
+        "object": data.get("object"),
+        "resource": resource,
+        "date_creation": date(when),
+    }
 
 
 def pull(sandbox: Sandbox, ask: Ask) -> Answer:
@@ -358,12 +362,12 @@ def pull(sandbox: Sandbox, ask: Ask) -> Answer:
             f"The identity {token} is a {PROVIDER_NAMES[identity.provider]} identity: "
             f"{call.display_path} needs a {PROVIDER_NAMES[provider]} identity_token"
         )
-    ordered: Sequence[tuple[float, dict[str, Any]]]
     if call.listing in ("posts", "tweets"):
-        ordered = _posts(sandbox, identity, ask)
-    else:  # targets have no time of their own: their order in the identity stands for it
-        ordered = list(enumerate(_targets(identity, call.listing)))
-    return _listed(ask, ordered, itemgetter(0), itemgetter(1))
+        return _listed(ask, _posts(sandbox, identity, ask), itemgetter(0), _post_entry)
+    # Targets have no time of their own: their order in the identity stands for it.
+    kind = call.listing
+    targets = list(enumerate(_target_items(identity, kind)))
+    return _listed(ask, targets, itemgetter(0), lambda pair: _target_entry(identity, kind, pair[1]))
 
 
 # --- sharing messages ---------------------------------------------------------------------
