@@ -161,6 +161,19 @@ async def test_seeded_tokens_are_the_same_in_every_run(
     assert runs[0] == runs[1]
 
 
+async def test_a_seeded_sandbox_registers_the_same_identity_in_every_run(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    runs = []
+    for _ in range(2):
+        client = await aiohttp_client(create_app(settings))
+        response = await client.post("/__sandbox/identities", json={"provider": "twitter"})
+        assert response.status == 201
+        identity = await response.json()
+        runs.append((identity["token"], identity["user_token"], identity["user"]))
+    assert runs[0] == runs[1]
+
+
 async def test_users_and_identities_lists_are_paginated(client: Client) -> None:
     data = await get(client, "/identities.json?entries_per_page=2&page=2&order_direction=asc")
     page = data["identities"]

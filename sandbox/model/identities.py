@@ -310,8 +310,12 @@ class IdentityStore:
         max_created_total: int = MAX_CREATED_TARGETS,
         created_max_bytes: int | None = None,
         max_tombstones: int = 10_000,
+        new_token: Callable[[str], str] = lambda kind: str(uuid.uuid4()),
     ) -> None:
         self.strict = strict
+        # A registered identity given no token gets one from the sandbox's token source:
+        # the same in every run of a seeded sandbox.
+        self._new_token = new_token
         self.tombstones_bound = Bound(
             "tombstones",
             max_count=max_tombstones,
@@ -470,7 +474,7 @@ class IdentityStore:
         assert isinstance(data, dict)  # the schema says so
         data = dict(data)
         replace = data.pop("replace", False)
-        token = data.get("token") or str(uuid.uuid4())
+        token = data.get("token") or self._new_token("identity")
         existing = self._registered.get(token) or self._known.get(token)
         if existing is not None and not replace:
             raise TokenTaken(

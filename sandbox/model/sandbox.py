@@ -100,6 +100,7 @@ class Sandbox:
         """Load every file the settings name; SettingsError says which one is wrong and why."""
         path = settings.identities or data_path("fixtures") / "identities.json"
         fabricator = Fabricator(settings.seed)
+        tokens = TokenSource(settings.seed)
         identities = IdentityStore(
             read_identities_file(path),
             source=str(path),
@@ -113,6 +114,7 @@ class Sandbox:
             max_created_total=settings.max_created_targets,
             created_max_bytes=settings.created_targets_max_bytes,
             max_tombstones=settings.max_tombstones,
+            new_token=tokens.new,
         )
         validators = compiled_validators(settings.allow_unknown_keys)
         faults = FaultPlan.from_files(
@@ -169,7 +171,7 @@ class Sandbox:
             ),
             connections=Connections(settings.max_connections, settings.connections_max_bytes),
             messages=Messages(settings.max_sharing_messages, settings.sharing_messages_max_bytes),
-            tokens=TokenSource(settings.seed),
+            tokens=tokens,
         )
 
     def reseed(self, seed: int | None) -> None:
