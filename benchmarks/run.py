@@ -769,8 +769,12 @@ def load_rounds(
                 ceiling = kind.name == "ceiling"
                 world = CEILING_WORLD if ceiling else make_world((server.host, server.port), auth)
                 valid, refused = mixes(pushes, world)
+                # The floors of issue 14 were set on pushes alone: they are measured so too,
+                # beside the mixes that add the calls around the push (issue 17).
+                alone, _ = mixes(pushes, None)
+                loads = (("pushes", alone), ("valid", valid), ("refused", refused))
                 files = {}
-                for scenario, mix in (("valid", valid), ("refused", refused)):
+                for scenario, mix in loads:
                     smoke_check(server, mix, auth)
                     files[scenario] = write_mix_file(mix, logs / f"{kind.name}-{scenario}.tsv")
                 if config.warmup > 0:
@@ -781,7 +785,7 @@ def load_rounds(
                         config.warmup,
                         [str(files["valid"]), auth],
                     )
-                for scenario, mix in (("valid", valid), ("refused", refused)):
+                for scenario, mix in loads:
                     args = [str(files[scenario]), auth]
                     expected = {"200": len(mix)} if ceiling else shares(mix)
                     for attempt in range(config.retries + 1):
@@ -1025,10 +1029,16 @@ def rows(results: Results) -> list[Row]:
 
     table = [
         load_row(
-            results, "valid mix, pushes 4 in 5 (req/s)", "valid", rps, bound=0.5, at_least=True
+            results, "valid pushes, 21 paths (req/s)", "pushes", rps, bound=0.5, at_least=True
         ),
         load_row(
-            results, "p99 latency, valid mix (ms)", "valid", p99_ms, bound=2.5, at_least=False
+            results, "p99 latency, valid pushes (ms)", "pushes", p99_ms, bound=2.5, at_least=False
+        ),
+        load_row(
+            results, "valid mix, pushes 4 in 5 (req/s)", "valid", rps, bound=None, at_least=True
+        ),
+        load_row(
+            results, "p99 latency, valid mix (ms)", "valid", p99_ms, bound=None, at_least=False
         ),
         load_row(
             results,
@@ -1055,6 +1065,14 @@ def rows(results: Results) -> list[Row]:
         table.append(Row(label, None, value, f"≤ {limit:g} ms", passed))
     # Requests per CPU-second of the server: the cost of a request, whatever else ran.
     table += [
+        load_row(
+            results,
+            "valid pushes per server CPU-second",
+            "pushes",
+            per_cpu,
+            bound=None,
+            at_least=True,
+        ),
         load_row(
             results,
             "valid mix per server CPU-second",
