@@ -99,12 +99,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--a", required=True, help="the first server command")
     parser.add_argument("--b", required=True, help="the second server command")
-    parser.add_argument("--pairs", type=int, default=14)
+    parser.add_argument(
+        "--pairs", type=int, default=14, help="pairs of turns (at least 2, for the quartiles)"
+    )
     parser.add_argument("--slice", type=float, default=3.0, help="seconds of load per turn")
     parser.add_argument("--refused", action="store_true", help="send the refused bodies")
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
     options = parser.parse_args()
+    if options.pairs < 2:
+        parser.error(
+            f"--pairs must be at least 2 (the quartiles need two ratios), got {options.pairs}"
+        )
     script = str(WRK_SCRIPTS / "mix.lua")
     # The pushes alone: the calls around the push need a world set up in each server.
     valid, refused = mixes(workload(), None)
