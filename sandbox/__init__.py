@@ -1,4 +1,5 @@
-"""An offline emulator of the OneAll Push API, for testing integrations without social networks."""
+"""An offline emulator of the OneAll API (the Push API and the calls around it), for testing
+integrations without social networks."""
 
 from __future__ import annotations
 
