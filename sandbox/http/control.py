@@ -181,6 +181,8 @@ def _int_query(request: web.Request, name: str) -> int | None:
 
 
 JOURNAL_FILTERS = tuple(BY_PATH["GET journal"].query)
+# The values ?warnings= takes, as the catalog states them (and documents them).
+WARNINGS_VALUES: tuple[str, ...] = tuple(BY_PATH["GET journal"].query["warnings"]["enum"])
 
 
 def _json_query(request: web.Request, name: str) -> Any:
@@ -213,8 +215,10 @@ async def read_journal(request: web.Request) -> web.Response:
         )
     journal = request.app[SANDBOX].journal
     warned = _int_query(request, "warnings")
-    if warned not in (None, 0, 1):
-        raise BadRequest(f"The query parameter warnings must be 0 or 1, got {warned}")
+    if warned is not None and str(warned) not in WARNINGS_VALUES:
+        raise BadRequest(
+            f"The query parameter warnings must be {' or '.join(WARNINGS_VALUES)}, got {warned}"
+        )
     entries = journal.select(
         resource=request.query.get("resource") or None,
         identity=request.query.get("identity") or None,

@@ -16,7 +16,7 @@ import random
 import re
 import tomllib
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -176,7 +176,12 @@ def rule_schema() -> dict[str, Any]:
 _RULE_KEYS: dict[str, Any] = read_schema("control", "fault-rule")["properties"]
 ALLOWED_KEYS = frozenset(_RULE_KEYS)
 LISTED_ONLY_KEYS = frozenset({"id", "source", "matched", "fired"})
-_STRING_KEYS = frozenset({"resource", "identity", "provider", "info", "detail", "preset", "effect"})
+# The keys whose values are texts (a header gives them as they are written) and those that are
+# whole numbers, in the order of the schema, which types them.
+_TEXT_KEYS = tuple(
+    key for key, rule in _RULE_KEYS.items() if rule.get("type") == "string" or "x-enum" in rule
+)
+_INT_KEYS = tuple(key for key, rule in _RULE_KEYS.items() if rule.get("type") == "integer")
 RESOURCES = tuple(endpoint.name for endpoint in ENDPOINTS)
 # The calls of the other families (connections.read, pull.facebook.pages, login.consent ...):
 # a rule reaches them only by naming their family (oneall-api.md §8).
@@ -264,7 +269,6 @@ class Fault:
 # Lengths a rule's texts may have: a pattern matches one of 21 resource names, an info is a
 # sentence, headers are a few short lines. Longer ones are refused, not stored.
 MAX_PATTERN_CHARS: int = _RULE_KEYS["resource"]["maxLength"]
-MAX_INFO_CHARS: int = _RULE_KEYS["info"]["maxLength"]
 MAX_HEADERS: int = _RULE_KEYS["headers"]["maxProperties"]
 MAX_HEADER_VALUE_CHARS: int = _RULE_KEYS["headers"]["additionalProperties"]["maxLength"]
 # Headers that frame the HTTP message: set by a rule, they would break the exchange itself
@@ -385,10 +389,12 @@ def _with_preset(spec: object, where: str) -> dict[str, Any]:
 
 def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
     """Which requests: patterns that could never match are refused, not silently idle."""
-    for key in ("resource", "identity", "provider", "info", "detail"):
+    for key in _TEXT_KEYS:
+        if key in ("preset", "effect"):  # read with the preset, before these checks
+            continue
         if rule.get(key) is not None and not isinstance(rule[key], str):
             raise FaultSpecError(f"{where}{key}: must be a string, got {_shown(rule[key])}")
-        limit = MAX_INFO_CHARS if key in ("info", "detail") else MAX_PATTERN_CHARS
+        limit = _RULE_KEYS[key].get("maxLength", MAX_PATTERN_CHARS)
         if rule.get(key) is not None and len(rule[key]) > limit:
             raise FaultSpecError(
                 f"{where}{key}: must be at most {limit} characters, got {len(rule[key])}"
@@ -409,8 +415,9 @@ def _check_patterns(rule: Mapping[str, Any], where: str) -> None:
 
 
 def _check_numbers(rule: dict[str, Any], where: str) -> None:
-    for key in ("after", "times", "delay_ms", "jitter_ms", "max_ms", "duration_ms", "chunks"):
-        _check_int(rule, key, where)
+    for key in _INT_KEYS:
+        if key != "status":  # checked with the effect that answers it (_check_answer)
+            _check_int(rule, key, where)
     low, high = _RULE_KEYS["probability"]["minimum"], _RULE_KEYS["probability"]["maximum"]
     probability = rule.get("probability", 1.0)
     if isinstance(probability, bool) or not isinstance(probability, (int, float)):
@@ -429,13 +436,16 @@ def _check_answer(rule: dict[str, Any], where: str) -> None:
     effect, status = rule["effect"], rule.get("status")
     if effect == "error":
         if status is None:
-            raise FaultSpecError(f"{where}status: the error effect needs a status from 400 to 599")
+            low, high = _RULE_KEYS["status"]["minimum"], _RULE_KEYS["status"]["maximum"]
+            raise FaultSpecError(
+                f"{where}status: the error effect needs a status from {low} to {high}"
+            )
         _check_int(rule, "status", where)
     elif effect == "html":
-        rule.setdefault("status", 502)
+        rule.setdefault("status", HTML_STATUSES[0])
         if rule["status"] not in HTML_STATUSES:
             raise FaultSpecError(
-                f"{where}status: an html page has status 502, 503 or 504, got {status!r}"
+                f"{where}status: an html page has status {_listed(HTML_STATUSES)}, got {status!r}"
             )
     elif status is not None:
         _check_int(rule, "status", where)
@@ -476,6 +486,12 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+def _listed(values: Sequence[object]) -> str:
+    """``502, 503 or 504``."""
+    *first, last = map(str, values)
+    return f"{', '.join(first)} or {last}" if first else last
+
+
 def _shown(value: object, limit: int = 60) -> str:
     """A value for a message: its repr, cut short."""
     text = repr(value)
@@ -496,7 +512,7 @@ def parse_header(value: str) -> dict[str, Any]:
         if not equals:
             raise FaultSpecError(f"X-Sandbox-Fault: {param!r} must be written key=value")
         key, raw = key.strip(), raw.strip()
-        spec[key] = raw if key in _STRING_KEYS else _header_value(raw)
+        spec[key] = raw if key in _TEXT_KEYS else _header_value(raw)
     return spec
 
 
