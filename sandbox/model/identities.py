@@ -32,6 +32,9 @@ TARGET_KINDS: tuple[str, ...] = tuple(
     for key, value in read_schema("control", "identity")["properties"].items()
     if value.get("$ref") == "#/$defs/targets"
 )
+# Where an identity comes from (GET /__sandbox/identities says it): the identities file, a
+# registration, made up for an unknown token, or a connection made on the consent page.
+FIXTURE, REGISTERED, AUTO, CONNECTED = ORIGINS = ("fixture", "registered", "auto", "connected")
 
 
 # Boards and playlists created by pushes an identity keeps, newest last: past this many, the
@@ -102,7 +105,7 @@ class Identity:
         boards: Iterable[dict[str, Any]] = (),
         playlists: Iterable[dict[str, Any]] = (),
         channel: dict[str, Any] | None = None,
-        origin: str = "fixture",
+        origin: str = FIXTURE,
         user_maker: UserMaker | None = None,
         max_created: int = MAX_CREATED_TARGETS,
         user_token: str = "",
@@ -394,7 +397,7 @@ class IdentityStore:
                     copy.deepcopy(item),
                     where,
                     token=token,
-                    origin="fixture",
+                    origin=FIXTURE,
                     max_created=self._max_created,
                 )
             except ValueError as error:
@@ -481,7 +484,7 @@ class IdentityStore:
                 f"/token: {token} is already the token of a {existing.provider} identity "
                 f'({existing.origin}); send "replace": true to replace it'
             )
-        identity = _identity(data, token=token, origin="registered", max_created=self._max_created)
+        identity = _identity(data, token=token, origin=REGISTERED, max_created=self._max_created)
         if not identity.user:
             identity.user = self._user_maker()(identity.provider, token)
         replaced = self._registered.get(token)
@@ -504,7 +507,7 @@ class IdentityStore:
         return [
             identity
             for identity in self.all()
-            if identity.provider == provider and identity.origin != "auto"
+            if identity.provider == provider and identity.origin != AUTO
         ]
 
     def add_connected(self, token: str, provider: str, user_token: str) -> Identity:
@@ -513,7 +516,7 @@ class IdentityStore:
         identity = Identity(
             token,
             provider,
-            origin="connected",
+            origin=CONNECTED,
             user_maker=self._user_maker(),
             max_created=self._max_created,
             user_token=user_token,
@@ -665,7 +668,7 @@ class IdentityStore:
         identity = Identity(
             token,
             provider,
-            origin="auto",
+            origin=AUTO,
             user_maker=self._user_maker(),
             max_created=self._max_created,
         )

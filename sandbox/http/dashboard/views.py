@@ -21,12 +21,13 @@ from aiohttp import web
 from sandbox import __version__
 from sandbox.api.errors import NotFound
 from sandbox.api.push import ENDPOINTS, PROVIDER_NAMES, PROVIDERS
+from sandbox.config import UUID_PATTERN
 from sandbox.http.appkeys import SANDBOX
 from sandbox.http.dashboard import auth
 from sandbox.http.dashboard.feed import feed as make_feed
 from sandbox.http.dashboard.live import summary
 from sandbox.model.faults import PRESETS, FaultSpecError, build_fault
-from sandbox.model.identities import TARGET_KINDS
+from sandbox.model.identities import AUTO, TARGET_KINDS
 from sandbox.model.journal import Entry
 from sandbox.model.sandbox import Sandbox
 
@@ -306,8 +307,8 @@ async def _end_job(request: web.Request, *, fail: bool) -> web.Response:
 async def identities(request: web.Request) -> web.Response:
     store = request.app[SANDBOX].identities
     every = store.all()
-    shown = [i for i in every if i.origin != "auto"]
-    auto = [i for i in every if i.origin == "auto"]
+    shown = [i for i in every if i.origin != AUTO]
+    auto = [i for i in every if i.origin == AUTO]
     return render(
         request,
         "identities.html",
@@ -317,6 +318,7 @@ async def identities(request: web.Request) -> web.Response:
             "auto_hidden": max(0, len(auto) - IDENTITY_ROWS),
             "providers": PROVIDERS,
             "target_kinds": TARGET_KINDS,
+            "token_pattern": UUID_PATTERN.pattern,
             "strict": store.strict,
         },
     )
