@@ -16,6 +16,9 @@ from typing import Any
 
 log = logging.getLogger("sandbox")
 
+# What the health report's status says: all is well, or some trouble is current.
+OK, DEGRADED = HEALTH_STATUSES = ("ok", "degraded")
+
 
 @dataclass(slots=True)
 class Trouble:

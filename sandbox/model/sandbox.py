@@ -20,7 +20,7 @@ from sandbox.model import publishing
 from sandbox.model.bounds import REFUSE, Bound, InFlight
 from sandbox.model.connections import Connection, Connections
 from sandbox.model.faults import ANSWER_EFFECTS, Fault, FaultPlan, expire_on
-from sandbox.model.health import Troubles
+from sandbox.model.health import DEGRADED, OK, Troubles
 from sandbox.model.identities import Identity, IdentityStore, read_identities_file
 from sandbox.model.jobs import JobQueue, Poster
 from sandbox.model.journal import Entry, Journal, JournalFile, PublishedObjects
@@ -85,7 +85,7 @@ class Sandbox:
         """``ok``, or ``degraded`` with the troubles, and every bound's counters."""
         troubles = self.troubles
         return {
-            "status": "degraded" if troubles.degraded else "ok",
+            "status": DEGRADED if troubles.degraded else OK,
             "reasons": [t["reason"] for t in troubles.to_json() if t["active"]],
             "troubles": troubles.to_json(),
             "bounds": {bound.name: bound.report() for bound in self.bounds},

@@ -23,9 +23,10 @@ from sandbox.api.datafiles import data_path, read_schema
 from sandbox.api.errors import SettingsError
 from sandbox.api.families import FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS, Endpoint
-from sandbox.config import UUID_PATTERN, Settings
+from sandbox.config import Settings
 from sandbox.model import faults
-from sandbox.model.identities import TARGET_KINDS, read_identities_file
+from sandbox.model.health import HEALTH_STATUSES
+from sandbox.model.identities import ORIGINS, TARGET_KINDS, read_identities_file
 from sandbox.model.jobs import JOB_HEADER
 from sandbox.model.sandbox import compiled_validators
 from sandbox.openapi import families
@@ -63,8 +64,6 @@ def closed(required: list[str], **properties: Schema) -> Schema:
 
 
 # --- result data (spec §4 and §5) -----------------------------------------------------------
-
-UUID = UUID_PATTERN.pattern
 
 
 def result_schema(endpoint: Endpoint) -> Schema:
@@ -190,11 +189,11 @@ def bounded_list(key: str, item: Schema) -> Schema:
 
 
 CONTROL_SCHEMAS: dict[str, Schema] = {
-    "Token": pattern(UUID),
+    "Token": families.UUID,
     "Health": obj(
         ["status", "version", "resources", "reasons", "bounds"],
         status={
-            "enum": ["ok", "degraded"],
+            "enum": list(HEALTH_STATUSES),
             "description": "degraded: serving, but something fails (see reasons); still 200",
         },
         version={"type": "string"},
@@ -217,20 +216,20 @@ CONTROL_SCHEMAS: dict[str, Schema] = {
     ),
     "Identity": obj(
         ["token", "provider", "consent", "user", "origin"],
-        token=pattern(UUID),
+        token=families.UUID,
         provider={"enum": list(PROVIDERS)},
         consent={"type": "boolean"},
         user={"type": "object"},
         channel={"type": "object"},
-        origin={"enum": ["fixture", "registered", "auto", "connected"]},
-        user_token=pattern(UUID),
+        origin={"enum": list(ORIGINS)},
+        user_token=families.UUID,
         expired={"type": "boolean", "description": "its network access token has expired"},
         **{kind: {"type": "array", "items": {"type": "object"}} for kind in TARGET_KINDS},
     ),
     "IdentityList": obj(["identities"], identities={"type": "array", "items": ref("Identity")}),
     "Connection": obj(
         ["connection_token", "connection", "plugin", "user"],
-        connection_token=pattern(UUID),
+        connection_token=families.UUID,
         connection={"type": "object"},
         plugin={"type": "object"},
         user={"type": "object"},
@@ -382,7 +381,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "token": {
         "description": "The identity token: a lowercase UUID. An unknown one is registered on "
         "first use and bound to the provider of that resource (unless --strict-identities).",
-        "schema": pattern(UUID),
+        "schema": families.UUID,
     },
     "board_id": {
         "description": "A board of the identity (18 digits, or one made by "
