@@ -13,7 +13,9 @@ from sandbox.api.errors import BadRequest
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 500
-ORDER_DIRECTIONS = ("asc", "desc")  # by creation date; desc is the default
+# By creation date: oldest first, or (the default) newest first.
+ASCENDING, DESCENDING = ORDER_DIRECTIONS = ("asc", "desc")
+DEFAULT_ORDER = DESCENDING
 
 T = TypeVar("T")
 
@@ -52,13 +54,16 @@ def paginate(
             f"{size_name}={size} is more than {MAX_PAGE_SIZE}: pages hold {MAX_PAGE_SIZE} entries"
         )
         size = MAX_PAGE_SIZE
-    order = query.get("order_direction") or "desc"
+    order = query.get("order_direction") or DEFAULT_ORDER
     if order not in ORDER_DIRECTIONS:
-        raise BadRequest(f"The query parameter order_direction must be asc or desc, got {order!r}")
+        raise BadRequest(
+            f"The query parameter order_direction must be {' or '.join(ORDER_DIRECTIONS)}, "
+            f"got {order!r}"
+        )
     # A stable sort keeps entries made in the same instant in their order of making; desc
     # reverses that too, so the one made last comes first.
     ordered = sorted(items, key=created)
-    if order == "desc":
+    if order == DESCENDING:
         ordered.reverse()
     total = len(ordered)
     chosen = ordered[(page_number - 1) * size : page_number * size]

@@ -12,9 +12,8 @@ from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
 from sandbox.api.families import CALLS
 from sandbox.api.push import PROVIDERS
-from sandbox.config import UUID_PATTERN
 from sandbox.model.identities import TARGET_NOUNS
-from sandbox.model.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_DIRECTIONS
+from sandbox.model.pages import DEFAULT_ORDER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_DIRECTIONS
 from sandbox.openapi.components import embedded
 from sandbox.validation import bodies
 
@@ -22,7 +21,7 @@ Schema = dict[str, Any]
 SCHEMAS = "#/components/schemas/"
 FAMILY_ERRORS = (400, 401, 403, 404, 405, 413, 429, 500, 502, 503)
 PARTIAL = 207
-UUID = {"type": "string", "pattern": f"^{UUID_PATTERN.pattern}$"}
+UUID = {"type": "string", "pattern": bodies.PATTERNS["uuid"]}  # a lowercase UUID
 TEXT = {"type": "string"}
 DATE = {"type": ["string", "null"], "description": "RFC 2822 with a numeric zone"}
 
@@ -239,7 +238,7 @@ def _parameters(call: Call) -> list[Schema]:
             {
                 "name": "order_direction",
                 "in": "query",
-                "schema": {"enum": list(ORDER_DIRECTIONS), "default": "desc"},
+                "schema": {"enum": list(ORDER_DIRECTIONS), "default": DEFAULT_ORDER},
                 "description": "by creation date",
             },
         ]
