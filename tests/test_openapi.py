@@ -24,6 +24,7 @@ from sandbox.api.push import BY_NAME, ENDPOINTS, Endpoint
 from sandbox.config import Settings
 from sandbox.http.app import create_app
 from sandbox.http.dashboard import UI_PREFIX
+from sandbox.http.login import callback_problem
 from sandbox.model.jobs import callback_refusal
 from sandbox.model.results import RESULTS
 from sandbox.model.sandbox import compiled_validators
@@ -188,6 +189,20 @@ def test_callback_url_pattern_says_what_the_sandbox_checks(url: str) -> None:
     assert bool(re.search(callback["pattern"], url)) == accepted
     ecma = pytest.importorskip("jsonschema_rs")
     assert ecma.validator_for(callback).is_valid(url) == accepted
+
+
+@pytest.mark.parametrize(
+    "url", [*CALLBACK_URLS, "ftp://localhost/", "localhost/cb", "http://localhost/a b", ""]
+)
+def test_login_callback_uri_pattern_says_what_the_consent_page_checks(url: str) -> None:
+    allowed = ("callbacks.example.com", "fe80::1")
+    document = build_document(callback_allow=allowed)
+    consent = document["paths"]["/socialize/connect/direct/{provider}/"]["get"]
+    schema = next(p["schema"] for p in consent["parameters"] if p["name"] == "callback_uri")
+    accepted = callback_problem(url, allowed) is None
+    assert bool(re.search(schema["pattern"], url)) == accepted
+    ecma = pytest.importorskip("jsonschema_rs")
+    assert ecma.validator_for(schema).is_valid(url) == accepted
 
 
 def test_image_url_pattern_is_derived_from_the_url_pattern() -> None:

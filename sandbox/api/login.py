@@ -6,6 +6,9 @@ from __future__ import annotations
 from sandbox.api.calls import Call
 
 LOGIN_PATH = "/socialize/connect/direct/{provider}/"
+# The person's choice on the consent page (none given: deny), and the words force_reauth takes.
+ALLOW, DENY = DECISIONS = ("allow", "deny")
+TRUE, FALSE = BOOLEANS = ("true", "false")
 
 CALLS: tuple[Call, ...] = (
     Call(

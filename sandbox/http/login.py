@@ -16,6 +16,7 @@ from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
 from sandbox.api.errors import RequestError
 from sandbox.api.families import BY_NAME
+from sandbox.api.login import ALLOW, BOOLEANS, DECISIONS, DENY, TRUE
 from sandbox.api.push import PROVIDER_NAMES, PROVIDERS
 from sandbox.config import UUID_PATTERN
 from sandbox.http import effects
@@ -91,10 +92,12 @@ async def _answer(
     asked = Asked.read(form, sandbox, provider)
     if call is CONSENT:
         return page(consent_page(sandbox, provider, asked, request.path)), "Consent page"
-    decision = form.get("decision", "deny")
-    if decision not in ("allow", "deny"):
-        raise PageError(f"The decision must be allow or deny, got {decision!r}", status=400)
-    if decision == "deny":
+    decision = form.get("decision", DENY)
+    if decision not in DECISIONS:
+        raise PageError(
+            f"The decision must be {' or '.join(DECISIONS)}, got {decision!r}", status=400
+        )
+    if decision == DENY:
         fields = {"oa_action": asked.service, "error": "access_denied"}
         return page(back_to(asked.callback_uri, fields, provider)), "Denied"
     chosen = form.get("identity") or NEW_USER
@@ -167,9 +170,10 @@ class Asked:
             raise PageError(
                 f"The user_token must be a lowercase UUID, got {user_token!r}", status=400
             )
-        if form.get("force_reauth", "true") not in ("true", "false"):
+        if form.get("force_reauth", TRUE) not in BOOLEANS:
             raise PageError(
-                f"force_reauth must be true or false, got {form['force_reauth']!r}", status=400
+                f"force_reauth must be {' or '.join(BOOLEANS)}, got {form['force_reauth']!r}",
+                status=400,
             )
         if service == "social_link":
             if user_token is None:
@@ -184,7 +188,7 @@ class Asked:
             service,
             form.get("nonce") or None,
             user_token,
-            form.get("force_reauth") == "true",
+            form.get("force_reauth") == TRUE,
         )
 
 
@@ -292,8 +296,8 @@ own consent page</p></header>
 {"".join(choices)}
 </fieldset>
 <div class="actions">
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button>
+<button type="submit" name="decision" value="{ALLOW}">Allow</button>
+<button type="submit" name="decision" value="{DENY}">Deny</button>
 </div>
 </form>
 <p class="note">Nothing leaves this machine: the sandbox makes the connection and sends you

@@ -726,7 +726,10 @@ def build_document(
         schemas[f"{endpoint.name}.success"] = success_schema(ref(f"{endpoint.name}.data"))
         request = requests[f"{endpoint.name}.request"]
         paths[endpoint.route] = {"post": push_operation(endpoint, request, examples)}
-    family_paths, family_schemas = families.family_paths(success_schema, partial_schema)
+    url = read_json(data_path("schemas") / DEFS_FILE)["$defs"]["url"]
+    family_paths, family_schemas = families.family_paths(
+        success_schema, partial_schema, callback_url_pattern(url["pattern"], callback_allow)
+    )
     paths.update(family_paths)
     schemas.update(family_schemas)
     for row in control.ROUTES:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
 from sandbox.api.families import CALLS
+from sandbox.api.login import BOOLEANS, DECISIONS
 from sandbox.api.push import PROVIDERS
 from sandbox.model.identities import TARGET_NOUNS
 from sandbox.model.pages import DEFAULT_ORDER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_DIRECTIONS
@@ -255,28 +257,28 @@ def _parameters(call: Call) -> list[Schema]:
     return parameters
 
 
-# Where the browser may be sent back: loopback (and hosts allowed with --callback-allow,
-# which this pattern leaves out), as for video callbacks.
-CALLBACK_URI = {
-    "type": "string",
-    "pattern": r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?(/[!-~]*)?$",
-    "description": "the integration's page that reads the connection: an absolute http(s) URL "
-    "to a loopback host or one allowed with --callback-allow",
-}
-LOGIN_QUERY: dict[str, Schema] = {
-    "callback_uri": CALLBACK_URI,
-    "service": {"enum": list(SERVICES), "default": SERVICES[0]},
-    "nonce": TEXT,
-    "force_reauth": {"enum": ["true", "false"]},
-    "user_token": {**UUID, "description": "with social_link: the user the identity joins"},
-}
+def login_query(callback_pattern: str) -> dict[str, Schema]:
+    """The consent page's parameters; ``callback_pattern``: where the browser may be sent
+    back, the hosts video callbacks may reach (the document's callback URL pattern)."""
+    return {
+        "callback_uri": {
+            "type": "string",
+            "pattern": callback_pattern,
+            "description": "the integration's page that reads the connection: an absolute "
+            "http(s) URL to a loopback host or one allowed with --callback-allow",
+        },
+        "service": {"enum": list(SERVICES), "default": SERVICES[0]},
+        "nonce": TEXT,
+        "force_reauth": {"enum": list(BOOLEANS)},
+        "user_token": {**UUID, "description": "with social_link: the user the identity joins"},
+    }
 
 
 def _html(description: str) -> Schema:
     return {"description": description, "content": {"text/html": {"schema": TEXT}}}
 
 
-def operation(call: Call) -> Schema:
+def operation(call: Call, login: Mapping[str, Schema]) -> Schema:
     op: Schema = {
         "operationId": call.name,
         "summary": call.summary,
@@ -289,7 +291,7 @@ def operation(call: Call) -> Schema:
         if call.method == "GET":
             op["parameters"] += [
                 {"name": name, "in": "query", "required": name == "callback_uri", "schema": schema}
-                for name, schema in LOGIN_QUERY.items()
+                for name, schema in login.items()
             ]
         op["security"] = []
         op["responses"] = {
@@ -301,14 +303,14 @@ def operation(call: Call) -> Schema:
             "415": _html("A decision that is not a form"),
         }
         if call.method == "POST":
-            fields = {**LOGIN_QUERY, "identity": TEXT}
+            fields = {**login, "identity": TEXT}
             op["requestBody"] = {
                 "required": True,
                 "content": {
                     "application/x-www-form-urlencoded": {
                         "schema": obj(
                             ["callback_uri"],
-                            decision={"enum": ["allow", "deny"]},
+                            decision={"enum": list(DECISIONS)},
                             **fields,
                         )
                     }
@@ -339,13 +341,17 @@ def operation(call: Call) -> Schema:
     return op
 
 
-def family_paths(success: Any, partial: Any) -> tuple[dict[str, Schema], dict[str, Schema]]:
+def family_paths(
+    success: Any, partial: Any, callback_pattern: str
+) -> tuple[dict[str, Schema], dict[str, Schema]]:
     """``(paths, component schemas)`` of every family call; ``success(data_ref)`` and
-    ``partial(data_ref)`` make the envelopes around a call's data."""
+    ``partial(data_ref)`` make the envelopes around a call's data; ``callback_pattern`` is
+    where the consent page may send the browser back."""
+    login = login_query(callback_pattern)
     paths: dict[str, Schema] = {}
     schemas: dict[str, Schema] = copy.deepcopy(SCHEMAS_OF_FAMILIES)
     for call in CALLS:
-        paths.setdefault(call.path, {})[call.method.lower()] = operation(call)
+        paths.setdefault(call.path, {})[call.method.lower()] = operation(call, login)
         if call.html:
             continue
         schemas[f"{call.name}.data"] = data_schema(call)
