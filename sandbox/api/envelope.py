@@ -10,6 +10,10 @@ from typing import Any
 import orjson
 
 SUCCESS_INFO = "Your request has been processed successfully"
+# How status.flag says the request went.
+SUCCESS, ERROR = FLAGS = ("success", "error")
+# What request.date looks like: RFC 2822 with a numeric zone (see _date_json).
+DATE_PATTERN = r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [+-][0-9]{4}"
 
 _last_date: list[Any] = [-1, ""]  # [second, its formatted date as JSON]
 
@@ -20,11 +24,9 @@ _last_date: list[Any] = [-1, ""]  # [second, its formatted date as JSON]
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _HEAD = b'{"response":{"request":{"date":'
 _RESOURCE = b',"resource":'
-_SUCCESS = (
-    b',"status":{"flag":"success","code":200,"info":'
-    + _encode(SUCCESS_INFO).encode()
-    + b'}},"result":{"data":'
-)
+_SUCCEEDED = b',"status":{"flag":' + _encode(SUCCESS).encode() + b',"code":'
+_FAILED = b',"status":{"flag":' + _encode(ERROR).encode() + b',"code":'
+_SUCCESS = _SUCCEEDED + b'200,"info":' + _encode(SUCCESS_INFO).encode() + b'}},"result":{"data":'
 
 
 def _json(value: Any) -> bytes:
@@ -72,7 +74,7 @@ def partial(resource: str, status: int, info: str, data: dict[str, Any]) -> byte
             _date_json(),
             _RESOURCE,
             _json(resource),
-            b',"status":{"flag":"success","code":',
+            _SUCCEEDED,
             str(status).encode(),
             b',"info":',
             _json(info),
@@ -91,7 +93,7 @@ def failure(resource: str, status: int, info: str) -> bytes:
             _date_json(),
             _RESOURCE,
             _json(resource),
-            b',"status":{"flag":"error","code":',
+            _FAILED,
             str(status).encode(),
             b',"info":',
             _json(info),

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from sandbox.api.calls import Call
+from sandbox.api.envelope import ERROR, SUCCESS
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, RequestError
 from sandbox.api.named import by_name
 from sandbox.api.push import PROVIDER_NAMES, PUSH_PREFIX
@@ -405,7 +406,7 @@ def publication_json(publication: Publication) -> dict[str, Any]:
         "resource": publication.resource,
         "date_publication": date(publication.when),
         "status": {
-            "flag": "success" if publication.ok else "error",
+            "flag": SUCCESS if publication.ok else ERROR,
             "code": publication.status,
             "message": publication.info,
         },

@@ -78,11 +78,11 @@ ENVELOPE_SCHEMAS: dict[str, Schema] = {
     "RequestNode": {
         **closed(
             ["date", "resource", "status"],
-            date=pattern(r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [+-][0-9]{4}"),
+            date=pattern(envelope.DATE_PATTERN),
             resource={"type": "string", "description": "the requested path"},
             status=closed(
                 ["flag", "code", "info"],
-                flag={"enum": ["success", "error"]},
+                flag={"enum": list(envelope.FLAGS)},
                 code={"type": "integer", "description": "always the HTTP status"},
                 info={"type": "string", "minLength": 1},
             ),
@@ -96,7 +96,7 @@ ENVELOPE_SCHEMAS: dict[str, Schema] = {
                 ["request"],
                 request={
                     "$ref": SCHEMAS + "RequestNode",
-                    "properties": {"status": {"properties": {"flag": {"const": "error"}}}},
+                    "properties": {"status": {"properties": {"flag": {"const": envelope.ERROR}}}},
                 },
             ),
         ),
@@ -120,7 +120,7 @@ def error_schema(status: int) -> Schema:
 def success_schema(data: Schema, code: int = 200) -> Schema:
     """The success envelope around ``data``; with 207, a sharing message some of whose
     publications failed (the result is there, its info says what failed)."""
-    status: Schema = {"flag": {"const": "success"}, "code": {"const": code}}
+    status: Schema = {"flag": {"const": envelope.SUCCESS}, "code": {"const": code}}
     if code == 200:
         status["info"] = {"const": envelope.SUCCESS_INFO}
     return closed(

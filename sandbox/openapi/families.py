@@ -11,6 +11,7 @@ from typing import Any
 
 from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
+from sandbox.api.envelope import FLAGS
 from sandbox.api.families import CALLS
 from sandbox.api.login import BOOLEANS, DECISIONS
 from sandbox.api.push import PROVIDERS
@@ -142,7 +143,7 @@ SCHEMAS_OF_FAMILIES: dict[str, Schema] = {
                     identity_token={"type": ["string", "null"]},
                     status=obj(
                         ["flag", "code", "message"],
-                        flag={"enum": ["success", "error"]},
+                        flag={"enum": list(FLAGS)},
                         code={"type": "integer"},
                         message=TEXT,
                     ),
