@@ -15,7 +15,7 @@ from typing import Any
 PREFIX = "/__sandbox/"
 
 # The states a video job goes through, in order (GET /__sandbox/jobs?state=).
-JOB_STATES = ("queued", "processing", "succeeded", "failed")
+QUEUED, PROCESSING, SUCCEEDED, FAILED = JOB_STATES = ("queued", "processing", "succeeded", "failed")
 
 # The request bodies: their component name in the OpenAPI document, and their file under
 # schemas/control/.

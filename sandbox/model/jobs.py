@@ -27,6 +27,7 @@ from sandbox.model.journal import Entry, Journal
 USER_AGENT = f"oneall-push-sandbox/{__version__} (video processing callback)"
 JOB_HEADER = "X-Sandbox-Job"
 JOB_STATES = control.JOB_STATES
+QUEUED, PROCESSING, SUCCEEDED, FAILED = JOB_STATES
 CALLBACK_TIMEOUT_S = 5.0
 FIRST_RETRY_DELAY_S = 0.5
 JOB_TICK_S = 0.01  # jobs move on at most this late (one loop timer for all due within it)
@@ -106,7 +107,7 @@ class Job:
     callback_url: str | None
     failure: Fault | None
     outbound: Fault | None = None  # a callback fault named by the request's X-Sandbox-Fault
-    state: str = "queued"
+    state: str = QUEUED
     created: float = field(default_factory=time.time)
     finished: float | None = None
     deliveries: tuple[Delivery, ...] = ()
@@ -127,12 +128,12 @@ class Job:
 
     @property
     def done(self) -> bool:
-        return self.state in ("succeeded", "failed")
+        return self.state in (SUCCEEDED, FAILED)
 
     @property
     def state_words(self) -> str:
         """For refusals: ``not finished yet (processing)`` or ``failed``."""
-        return "failed" if self.state == "failed" else f"not finished yet ({self.state})"
+        return FAILED if self.state == FAILED else f"not finished yet ({self.state})"
 
     def final_envelope(self) -> bytes:
         """What the callback carries: the synchronous envelope, success or error (no result).
@@ -379,7 +380,7 @@ class JobQueue:
 
     def _process(self, job: Job) -> None:
         """Half the processing time is up: queued -> processing, then the rest of the time."""
-        job.state = "processing"
+        job.state = PROCESSING
         rest = self.processing_time - self.processing_time / 2
         if rest > 0:
             self._wait(self._to_end, rest, job)
@@ -390,7 +391,7 @@ class JobQueue:
         """Processing is over (its time is up, or ``finish``): the final state, then a task
         for the callback, if any."""
         job.waiting = False
-        job.state = "failed" if job.failure is not None else "succeeded"
+        job.state = FAILED if job.failure is not None else SUCCEEDED
         heapq.heappush(self._finished, job)
         self._count()
         job.finished = time.time()
