@@ -9,6 +9,8 @@ LOGIN_PATH = "/socialize/connect/direct/{provider}/"
 # The person's choice on the consent page (none given: deny), and the words force_reauth takes.
 ALLOW, DENY = DECISIONS = ("allow", "deny")
 TRUE, FALSE = BOOLEANS = ("true", "false")
+# The media types the decision may come in: the forms a browser posts.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 CALLS: tuple[Call, ...] = (
     Call(

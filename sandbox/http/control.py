@@ -151,12 +151,21 @@ async def clear_faults(request: web.Request) -> web.Response:
     return json_response({"removed": request.app[SANDBOX].faults.clear()})
 
 
+# Whole numbers in paths and filters: 18 digits always fit a 64-bit integer.
+MAX_DIGITS = 18
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """An id as given, cut short for a message."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 @handler
 async def remove_fault(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not re.fullmatch(r"[0-9]{1,18}", raw) or not request.app[SANDBOX].faults.remove(int(raw)):
-        shown = raw if len(raw) <= 40 else raw[:40] + "…"
-        raise NotFound(f"No fault rule with id {shown}: GET /__sandbox/faults lists the rules")
+    whole = re.fullmatch(f"[0-9]{{1,{MAX_DIGITS}}}", raw) is not None
+    if not whole or not request.app[SANDBOX].faults.remove(int(raw)):
+        raise NotFound(f"No fault rule with id {_cut(raw)}: GET /__sandbox/faults lists the rules")
     return json_response({"removed": 1})
 
 
@@ -172,9 +181,10 @@ def _int_query(request: web.Request, name: str) -> int | None:
     if not re.fullmatch(r"-?[0-9]+", value):
         shown = repr(value) if len(value) <= 40 else repr(value[:40]) + f"… ({len(value)} chars)"
         raise BadRequest(f"The query parameter {name} must be a whole number, got {shown}")
-    if len(value.lstrip("-")) > 18:
+    if len(value.lstrip("-")) > MAX_DIGITS:
         raise BadRequest(
-            f"The query parameter {name} must be a whole number of at most 18 digits, got one "
+            f"The query parameter {name} must be a whole number of at most {MAX_DIGITS} digits, "
+            "got one "
             f"of {len(value.lstrip('-'))} digits"
         )
     return int(value)
@@ -288,8 +298,7 @@ async def finish_jobs(request: web.Request) -> web.Response:
     else:
         job = queue.get(job_id)
         if job is None:
-            shown = job_id if len(job_id) <= 40 else job_id[:40] + "…"
-            raise NotFound(f"No job with id {shown}: GET /__sandbox/jobs lists the jobs")
+            raise NotFound(f"No job with id {_cut(job_id)}: GET /__sandbox/jobs lists the jobs")
         jobs = [job]
     finished = queue.finish(jobs)  # their state is final on return
     return json_response({"jobs": [job.to_json() for job in finished]})
@@ -317,7 +326,8 @@ async def ca_certificate(request: web.Request) -> web.StreamResponse:
     from sandbox.http.tls import CA_FILE
 
     return web.Response(
-        body=(settings.tls_folder / CA_FILE).read_bytes(), content_type="application/x-pem-file"
+        body=(settings.tls_folder / CA_FILE).read_bytes(),
+        content_type=BY_PATH["GET ca.pem"].media,
     )
 
 

@@ -16,7 +16,7 @@ from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
 from sandbox.api.errors import RequestError
 from sandbox.api.families import BY_NAME
-from sandbox.api.login import ALLOW, BOOLEANS, DECISIONS, DENY, TRUE
+from sandbox.api.login import ALLOW, BOOLEANS, DECISIONS, DENY, FORM_TYPES, TRUE
 from sandbox.api.push import PROVIDER_NAMES, PROVIDERS
 from sandbox.config import UUID_PATTERN
 from sandbox.http import effects
@@ -116,9 +116,6 @@ async def _answer(
         "identity_vault_key": sandbox.tokens.new("identity_vault_key"),
     }
     return page(back_to(asked.callback_uri, fields, provider)), "Allowed"
-
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 async def read_form(request: web.Request) -> dict[str, str]:

@@ -13,7 +13,7 @@ from sandbox.api.calls import Call
 from sandbox.api.connections import SERVICES
 from sandbox.api.envelope import FLAGS
 from sandbox.api.families import CALLS
-from sandbox.api.login import BOOLEANS, DECISIONS
+from sandbox.api.login import BOOLEANS, DECISIONS, FORM_TYPES
 from sandbox.api.push import PROVIDERS
 from sandbox.model.identities import TARGET_NOUNS
 from sandbox.model.pages import DEFAULT_ORDER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_DIRECTIONS
@@ -308,7 +308,7 @@ def operation(call: Call, login: Mapping[str, Schema]) -> Schema:
             op["requestBody"] = {
                 "required": True,
                 "content": {
-                    "application/x-www-form-urlencoded": {
+                    FORM_TYPES[0]: {
                         "schema": obj(
                             ["callback_uri"],
                             decision={"enum": list(DECISIONS)},
