@@ -615,9 +615,8 @@ def _flag_type(option: Option) -> Callable[[str], Any]:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     """Add one argument per option; each help line names its env variable and default."""
-    defaults = Settings()
     for option in OPTIONS:
-        default = getattr(defaults, option.name)
+        default = getattr(DEFAULTS, option.name)
         shown = option.shown_default or default
         help_text = f"{option.help} [env {option.env}; default {shown}]"
         names = [option.flag] + ([option.short] if option.short else [])
@@ -671,3 +670,7 @@ def load_settings(
     parser = argparse.ArgumentParser()
     add_options(parser)
     return settings_from(parser.parse_args(argv), os.environ if environ is None else environ)
+
+
+# The built-in defaults: what the stores of the model take when built without settings.
+DEFAULTS = Settings()

@@ -28,6 +28,7 @@ from sandbox.api.datafiles import data_path, read_schema
 from sandbox.api.errors import SettingsError
 from sandbox.api.families import CALLS, FAMILIES
 from sandbox.api.push import ENDPOINTS, PROVIDERS
+from sandbox.config import DEFAULTS
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 from sandbox.model.files import read_settings_text
 from sandbox.validation import bodies
@@ -635,8 +636,8 @@ class FaultPlan:
 
     startup: list[tuple[str, object]] = field(default_factory=list)
     seed: int | None = None
-    max_rules: int = 1_000
-    max_counters: int = 10_000
+    max_rules: int = DEFAULTS.max_fault_rules
+    max_counters: int = DEFAULTS.max_fault_counters
     rules: list[Fault] = field(default_factory=list)
     rules_bound: Bound = field(init=False)
     counters_bound: Bound = field(init=False)
@@ -669,8 +670,8 @@ class FaultPlan:
         paths: Iterable[Path],
         seed: int | None,
         *,
-        max_rules: int = 1_000,
-        max_counters: int = 10_000,
+        max_rules: int = DEFAULTS.max_fault_rules,
+        max_counters: int = DEFAULTS.max_fault_counters,
     ) -> FaultPlan:
         """Arm every rule of the scenario files; SettingsError names file, rule and key."""
         startup = [

@@ -19,7 +19,7 @@ from sandbox.api.datafiles import read_schema
 from sandbox.api.errors import Forbidden, NotFound, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND, provider_refused
 from sandbox.api.push import PROVIDER_NAMES
-from sandbox.config import UUID_PATTERN
+from sandbox.config import DEFAULTS, UUID_PATTERN
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound, BoundedStore
 from sandbox.model.files import read_settings_text
 from sandbox.model.tokens import derived
@@ -38,8 +38,8 @@ FIXTURE, REGISTERED, AUTO, CONNECTED = ORIGINS = ("fixture", "registered", "auto
 
 
 # Boards and playlists created by pushes an identity keeps, newest last: past this many, the
-# oldest created one is forgotten (those it started with stay). The default is the journal's.
-MAX_CREATED_TARGETS = 10_000
+# oldest created one is forgotten (those it started with stay): --max-created-targets.
+MAX_CREATED_TARGETS = DEFAULTS.max_created_targets
 
 Targets = list[dict[str, Any]]
 UserMaker = Callable[[str, str], dict[str, Any]]
@@ -308,11 +308,11 @@ class IdentityStore:
         user_maker: Callable[[], UserMaker],
         max_created: int = MAX_CREATED_TARGETS,
         on_forget: Callable[[str], None] = lambda token: None,
-        max_registered: int = 10_000,
+        max_registered: int = DEFAULTS.max_identities,
         registered_max_bytes: int | None = None,
         max_created_total: int = MAX_CREATED_TARGETS,
         created_max_bytes: int | None = None,
-        max_tombstones: int = 10_000,
+        max_tombstones: int = DEFAULTS.max_tombstones,
         new_token: Callable[[str], str] = lambda kind: str(uuid.uuid4()),
     ) -> None:
         self.strict = strict

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from sandbox import __version__
 from sandbox.api import control, envelope
 from sandbox.api.push import PROVIDER_NAMES
+from sandbox.config import DEFAULTS
 from sandbox.model.bounds import FORGET_OLDEST, REFUSE, Bound
 from sandbox.model.faults import Fault
 from sandbox.model.journal import Entry, Journal
@@ -200,7 +201,7 @@ class JobQueue:
         size: int,
         outbound_fault: OutboundFaults,
         poster: Poster,
-        max_unfinished: int = 10_000,
+        max_unfinished: int = DEFAULTS.max_unfinished_jobs,
     ) -> None:
         self.journal = journal
         self.processing_time = processing_time
