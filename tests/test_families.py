@@ -192,7 +192,10 @@ async def test_users_and_identities_lists_are_paginated(client: Client) -> None:
     ]
     past = await get(client, "/users.json?page=9")
     assert past["users"]["entries"] == [] and past["users"]["pagination"]["total_entries"] == 6
-    await get(client, "/users.json?order_direction=sideways", 400)
+    refused = await get(client, "/users.json?order_direction=sideways", 400)
+    assert refused["status"]["info"] == (
+        "The query parameter order_direction must be asc or desc, got 'sideways'"
+    )
     await get(client, "/users.json?page=0", 400)
     response = await client.get("/users.json?entries_per_page=501", headers=HEADERS)
     assert response.status == 200
@@ -494,6 +497,20 @@ async def test_wrong_method_on_a_family_path_says_what_it_accepts(client: Client
     assert response.status == 405
     info = (await response.json())["response"]["request"]["status"]["info"]
     assert "GET" in info and "push resources" not in info
+
+
+async def test_the_consent_page_says_which_words_it_takes(client: Client) -> None:
+    path = "/socialize/connect/direct/twitter/?callback_uri=http://localhost:9/cb"
+    page = await client.get(path)
+    buttons = await page.text()
+    assert 'name="decision" value="allow"' in buttons and 'value="deny"' in buttons
+    refused = await client.get(path + "&force_reauth=yes")
+    assert refused.status == 400
+    assert "force_reauth must be true or false, got &#x27;yes&#x27;" in await refused.text()
+    form = {"callback_uri": "http://localhost:9/cb", "decision": "maybe"}
+    refused = await client.post(path, data=form)
+    assert refused.status == 400
+    assert "The decision must be allow or deny, got &#x27;maybe&#x27;" in await refused.text()
 
 
 def test_family_calls_are_named_once() -> None:

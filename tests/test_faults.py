@@ -90,7 +90,7 @@ def test_to_json_lists_id_counters_and_source() -> None:
         ({"preset": "rate_limted"}, "/preset: unknown preset 'rate_limted'"),
         ({}, "/effect: must be one of error, delay"),
         ({"effect": "explode"}, "/effect: must be one of"),
-        ({"effect": "error"}, "/status: the error effect needs a status"),
+        ({"effect": "error"}, "/status: the error effect needs a status from 400 to 599"),
         ({"effect": "error", "status": 200}, "/status: must be a whole number from 400 to 599"),
         ({"effect": "error", "status": "500"}, "/status: must be a whole number"),
         ({"effect": "html", "status": 500}, "/status: an html page has status 502, 503 or 504"),

@@ -349,6 +349,9 @@ async def test_the_journal_filters_on_warnings(live: Client) -> None:
     assert [len(entry["warnings"]) for entry in await journal(live, "?warnings=0")] == [0]
     response = await live.get("/__sandbox/journal?warnings=2")
     assert response.status == 400
+    refused = await response.json()
+    info = refused["response"]["request"]["status"]["info"]
+    assert info == "The query parameter warnings must be 0 or 1, got 2"
 
 
 async def test_warning_headers_are_ascii_and_bounded(live: Client) -> None:
