@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.config import DEFAULTS
 from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedQueue
 from sandbox.model.health import Troubles
 from sandbox.validation.body import unpaired_surrogate
@@ -481,9 +482,11 @@ class JournalFile:
             self._fd = None
 
 
-JOURNAL_SIZE = 10_000
-JOURNAL_MAX_BYTES = 64 * 1024 * 1024
-JOURNAL_MAX_BODY = 64 * 1024
+# The defaults of the flags, read from where they are declared (a Journal made without
+# Settings, as tests do, is bounded as the command's is).
+JOURNAL_SIZE = DEFAULTS.journal_size
+JOURNAL_MAX_BYTES = DEFAULTS.journal_max_bytes
+JOURNAL_MAX_BODY = DEFAULTS.journal_max_body
 
 
 @dataclass(slots=True)
@@ -599,7 +602,7 @@ def _entry_id(entry: Entry) -> int:
     return entry.id
 
 
-OBJECTS_MAX_BYTES = 16 * 1024 * 1024
+OBJECTS_MAX_BYTES = DEFAULTS.objects_max_bytes
 _OBJECT_OVERHEAD = 160  # resource, identity, time and the keys around them, serialised
 
 

@@ -17,7 +17,7 @@ from sandbox.api.push import Endpoint
 from sandbox.model.canned import canned_data
 from sandbox.model.faults import CALLBACK_EFFECTS, PROCESSING_EFFECTS, Fault
 from sandbox.model.identities import TARGET_NOUNS, Identity, describe_targets
-from sandbox.model.jobs import Job, callback_refusal
+from sandbox.model.jobs import SUCCEEDED, Job, callback_refusal
 from sandbox.model.results import RESULTS, Push
 from sandbox.validation.profiles import STRICT
 
@@ -124,7 +124,7 @@ def check_videos(sandbox: Sandbox, endpoint: Endpoint, node: Mapping[str, Any]) 
         return
     for index, attachment in enumerate(node.get("attachments") or ()):
         job = sandbox.jobs.by_video(str(attachment))
-        if job is not None and job.state != "succeeded":
+        if job is not None and job.state != SUCCEEDED:
             raise BadRequest(
                 f"[request->push->{endpoint.node}->attachments->{index}] the video {attachment} "
                 f"cannot be attached: its processing has {job.state_words}, wait for its "
