@@ -15,7 +15,7 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 # --- run: the wheel and its dependencies (all pure Python or prebuilt wheels: no compiler) -----
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="oneall-push-sandbox" \
-      org.opencontainers.image.description="An offline emulator of the OneAll Push API" \
+      org.opencontainers.image.description="An offline emulator of the OneAll API: the Push API and the calls around it" \
       org.opencontainers.image.licenses="MIT"
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -15,6 +15,8 @@ from typing import Any
 PREFIX = "/__sandbox/"
 
 # The states a video job goes through, in order (GET /__sandbox/jobs?state=).
+# Which way an exchange of the journal went: a request to the sandbox, or a callback it sent.
+INBOUND, OUTBOUND = DIRECTIONS = ("inbound", "outbound")
 QUEUED, PROCESSING, SUCCEEDED, FAILED = JOB_STATES = ("queued", "processing", "succeeded", "failed")
 
 # The request bodies: their component name in the OpenAPI document, and their file under
@@ -59,7 +61,10 @@ JOURNAL_QUERY: dict[str, Schema] = {
     "identity": {"type": "string"},
     "status": {"type": "integer"},
     "since": {"type": "integer", "description": "only entries with a greater id"},
-    "direction": {"type": "string", "description": "inbound or outbound"},
+    "direction": {
+        "type": "string",
+        "description": f"{INBOUND} (requests to the sandbox) or {OUTBOUND} (its video callbacks)",
+    },
     "body": {
         "description": "JSON (URL-encoded) contained in the request body or in its object node, "
         'e.g. {"message":"hello"}',

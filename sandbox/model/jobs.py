@@ -478,7 +478,7 @@ class JobQueue:
             job.callback_url,
             started,
             dict(self._headers(job)),
-            direction="outbound",
+            direction=control.OUTBOUND,
             resource=job.resource,
             identity=job.identity,
             provider=job.provider,

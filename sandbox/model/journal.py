@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.api.control import INBOUND
 from sandbox.config import DEFAULTS
 from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedQueue
 from sandbox.model.health import Troubles
@@ -119,7 +120,7 @@ class Entry:
     path: str
     started: float
     request_headers: Mapping[str, str] | tuple[str, ...]
-    direction: str = "inbound"
+    direction: str = INBOUND
     id: int = 0
     duration_ms: float = 0.0
     resource: str | None = None

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from sandbox.api.control import OUTBOUND
 from sandbox.config import Settings
 from sandbox.http.server import Running, start
 from sandbox.model.answers import connection_json
@@ -266,7 +267,7 @@ class SandboxHandle:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            delivered = [call for call in self.journal if call.direction == "outbound"]
+            delivered = [call for call in self.journal if call.direction == OUTBOUND]
             if len(delivered) >= count:
                 return delivered
             if loop.time() >= deadline:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from sandbox.api.control import INBOUND, OUTBOUND
 from sandbox.api.push import BY_NAME
 from sandbox.http.appkeys import SANDBOX
 from sandbox.model.bounds import Bound
@@ -58,12 +59,12 @@ def warnings(entry: Entry) -> list[str]:
     """What went through but deserves a look."""
     found = []
     endpoint = BY_NAME.get(entry.resource or "")
-    if endpoint is not None and endpoint.deprecated and entry.direction == "inbound":
+    if endpoint is not None and endpoint.deprecated and entry.direction == INBOUND:
         found.append(
             "deprecated: Facebook ended publishing to profiles on 2018-08-01; "
             "the live API refuses this resource"
         )
-    if entry.direction == "outbound" and not (entry.status and 200 <= entry.status < 300):
+    if entry.direction == OUTBOUND and not (entry.status and 200 <= entry.status < 300):
         found.append("callback not accepted")
     return found
 

@@ -19,6 +19,7 @@ import jinja2
 from aiohttp import web
 
 from sandbox import __version__
+from sandbox.api.control import INBOUND
 from sandbox.api.errors import NotFound
 from sandbox.api.push import ENDPOINTS, PROVIDER_NAMES, PROVIDERS
 from sandbox.config import UUID_PATTERN
@@ -181,7 +182,7 @@ async def journal_entry(request: web.Request) -> web.Response:
             "title": f"Journal entry {entry.id}",
             "entry": data,
             "row": summary(entry),
-            "curl": curl_command(request, sandbox, entry) if entry.direction == "inbound" else "",
+            "curl": curl_command(request, sandbox, entry) if entry.direction == INBOUND else "",
         },
     )
 
