@@ -946,7 +946,7 @@ REGISTER = "Cannot register the identity"
     ("body", "words"),
     [
         (b"{nope", ("The body of POST /__sandbox/identities is not valid JSON",)),
-        (b"[1]", (REGISTER, "the body must be an object, got [1]")),
+        (b"[1]", (REGISTER, "an identity must be a JSON object, got list")),
         (b'{"provider": ["twitter"]}', (REGISTER, "/provider: must be one of")),
         (b'{"provider": {"twitter": 1}}', (REGISTER, "/provider: must be one of")),
         (b'{"provider": "facebook", "user": {"name": "Ada"}}', (REGISTER, "/user: must be")),

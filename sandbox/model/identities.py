@@ -471,10 +471,11 @@ class IdentityStore:
         mistake would otherwise change another test's identity without a word. A token only
         seen in a push (registered automatically) is no one's choice and is simply replaced.
         """
+        if not isinstance(data, dict):  # worded as since the control plane began
+            raise ValueError(f"an identity must be a JSON object, got {type(data).__name__}")
         refused = bodies.refusal(IDENTITY_SCHEMA, data, pointers=True)
         if refused is not None:
             raise ValueError(refused)
-        assert isinstance(data, dict)  # the schema says so
         data = dict(data)
         replace = data.pop("replace", False)
         token = data.get("token") or self._new_token("identity")
