@@ -9,12 +9,11 @@
 -- with each body broken, and calls the sandbox refuses); see benchmarks/README.md.
 -- Every request is built once in init(); request() only hands the next one out.
 
-local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)")
+local report = dofile(here .. "report.lua")
+local statuses = dofile(here .. "statuses.lua")
 local requests = {}
 local index = 0
-local STATUSES = { 200, 207, 400, 401, 403, 404, 405, 413, 429, 500, 502, 503, 504 }
-local counter = {}
-for _, status in ipairs(STATUSES) do counter[status] = "count_" .. status end
 
 function setup(thread)
   threads = threads or {}
@@ -37,21 +36,10 @@ function request()
   return requests[index]
 end
 
--- Counts live in number globals: thread:get() copies numbers, not tables.
 function response(status, _, _)
-  local name = counter[status] or "count_other"
-  _G[name] = (_G[name] or 0) + 1
+  statuses.count(status)
 end
 
 function done(summary, latency, _)
-  local parts = {}
-  for _, name in ipairs(STATUSES) do
-    local count = 0
-    for _, thread in ipairs(threads) do count = count + (thread:get("count_" .. name) or 0) end
-    if count > 0 then parts[#parts + 1] = string.format("\"%d\":%d", name, count) end
-  end
-  local other = 0
-  for _, thread in ipairs(threads) do other = other + (thread:get("count_other") or 0) end
-  if other > 0 then parts[#parts + 1] = string.format("\"other\":%d", other) end
-  report(summary, latency, string.format("\"statuses\":{%s},", table.concat(parts, ",")))
+  report(summary, latency, statuses.member(threads))
 end

@@ -8,11 +8,10 @@
 -- REQUESTS_FILE: "<path after /push/identities/<token>/>\t<token>\t<valid body>\t<refused body>"
 -- per push resource, written by benchmarks/run.py (write_requests_file).
 
-local report = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)")
+local report = dofile(here .. "report.lua")
+local statuses = dofile(here .. "statuses.lua")
 local valid, refused, faulted = {}, {}, {}
-local STATUSES = { 200, 400, 401, 403, 404, 405, 413, 429, 500, 502, 503, 504 }
-local counted = {}
-for _, status in ipairs(STATUSES) do counted[status] = "count_" .. status end
 local sent, received, limit = 0, 0, 0
 local next_of = { valid = 0, refused = 0, faulted = 0 }
 local done_file
@@ -61,10 +60,8 @@ function request()
   return next_one("faulted", faulted)
 end
 
--- Counts live in number globals: thread:get() copies numbers, not tables.
 function response(status, _, _)
-  local name = counted[status] or "count_other"
-  _G[name] = (_G[name] or 0) + 1
+  statuses.count(status)
   received = received + 1
   if received == limit then
     wrk.thread:stop()
@@ -74,14 +71,5 @@ function response(status, _, _)
 end
 
 function done(summary, latency, _)
-  local parts = {}
-  for _, status in ipairs(STATUSES) do
-    local count = 0
-    for _, thread in ipairs(threads) do count = count + (thread:get("count_" .. status) or 0) end
-    if count > 0 then parts[#parts + 1] = string.format("\"%d\":%d", status, count) end
-  end
-  local other = 0
-  for _, thread in ipairs(threads) do other = other + (thread:get("count_other") or 0) end
-  if other > 0 then parts[#parts + 1] = string.format("\"other\":%d", other) end
-  report(summary, latency, string.format("\"statuses\":{%s},", table.concat(parts, ",")))
+  report(summary, latency, statuses.member(threads))
 end
