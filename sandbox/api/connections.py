@@ -5,7 +5,7 @@ from __future__ import annotations
 from sandbox.api.calls import Call
 
 # What a Social Login connection does: sign in, or link the identity to a user (the plugin key).
-SERVICES = ("social_login", "social_link")
+SOCIAL_LOGIN, SOCIAL_LINK = SERVICES = ("social_login", "social_link")
 
 CALLS: tuple[Call, ...] = (
     Call(

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox import __version__
+from sandbox.api.connections import SOCIAL_LOGIN
 from sandbox.api.control import BY_PATH, JOB_STATES, PREFIX, ROUTES
 from sandbox.api.errors import BadRequest, Conflict, NotFound
 from sandbox.api.push import ENDPOINTS
@@ -104,7 +105,7 @@ async def make_connection(request: web.Request) -> web.Response:
         data["provider"],
         data.get("identity_token"),
         user_token=data.get("user_token"),
-        service=data.get("service", "social_login"),
+        service=data.get("service", SOCIAL_LOGIN),
         callback_uri=data.get("callback_uri"),
     )
     return json_response(

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from sandbox.api.calls import Call
-from sandbox.api.connections import SERVICES
+from sandbox.api.connections import SERVICES, SOCIAL_LINK, SOCIAL_LOGIN
 from sandbox.api.errors import RequestError
 from sandbox.api.families import BY_NAME
 from sandbox.api.login import ALLOW, BOOLEANS, DECISIONS, DENY, FORM_TYPES, TRUE
@@ -157,7 +157,7 @@ class Asked:
         problem = callback_problem(callback_uri, sandbox.settings.callback_allow)
         if problem is not None:
             raise PageError(f"The callback_uri cannot be used: {problem}", status=400)
-        service = form.get("service", "social_login")
+        service = form.get("service", SOCIAL_LOGIN)
         if service not in SERVICES:
             raise PageError(
                 f"The service must be {' or '.join(SERVICES)}, got {service!r}", status=400
@@ -172,7 +172,7 @@ class Asked:
                 f"force_reauth must be {' or '.join(BOOLEANS)}, got {form['force_reauth']!r}",
                 status=400,
             )
-        if service == "social_link":
+        if service == SOCIAL_LINK:
             if user_token is None:
                 raise PageError(
                     "The service social_link needs the user_token of the user to link to",
@@ -281,7 +281,7 @@ def consent_page(sandbox: Sandbox, provider: str, asked: Asked, action: str) -> 
         if value
     )
     host = html.escape(urlsplit(asked.callback_uri).netloc)
-    verb = "link to your account" if asked.service == "social_link" else "sign you in"
+    verb = "link to your account" if asked.service == SOCIAL_LINK else "sign you in"
     body = f"""<header><h1>{network}</h1><p>OneAll sandbox: this page stands for {network}'s
 own consent page</p></header>
 <main>

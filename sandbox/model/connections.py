@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from sandbox.api.connections import SOCIAL_LOGIN
 from sandbox.model.bounds import FORGET_OLDEST, Bound, BoundedStore
 
 
@@ -15,7 +16,7 @@ class Connection:
     identity_token: str
     user_token: str
     provider: str
-    plugin: str = "social_login"  # or social_link
+    plugin: str = SOCIAL_LOGIN  # or SOCIAL_LINK
     action: str = "login"  # login, link_identity
     status: str = "success"
     callback_uri: str | None = None

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.api.connections import SERVICES
+from sandbox.api.connections import SERVICES, SOCIAL_LINK, SOCIAL_LOGIN
 from sandbox.api.datafiles import data_path
 from sandbox.api.errors import BadRequest, Forbidden, NotFound, ProviderError, SettingsError
 from sandbox.api.live import IDENTITY_NOT_FOUND
@@ -232,7 +232,7 @@ class Sandbox:
         identity_token: str | None = None,
         *,
         user_token: str | None = None,
-        service: str = "social_login",
+        service: str = SOCIAL_LOGIN,
         callback_uri: str | None = None,
     ) -> Connection:
         """The connection Social Login makes when a person allows it: as ``identity_token``,
@@ -241,7 +241,7 @@ class Sandbox:
         store = self.identities
         if service not in SERVICES:
             raise BadRequest(f"service must be {' or '.join(SERVICES)}, got {service!r}")
-        if service == "social_link" and user_token is None:
+        if service == SOCIAL_LINK and user_token is None:
             raise NotFound(
                 "No user has been found for the specified user_token: service social_link "
                 "needs the user_token of the user to link to"
@@ -260,7 +260,7 @@ class Sandbox:
         else:
             identity = self._connecting(identity_token, provider)
         action = "login"
-        if service == "social_link":
+        if service == SOCIAL_LINK:
             assert user_token is not None
             store.link(identity.token, user_token)
             action = "link_identity"

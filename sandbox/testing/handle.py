@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from sandbox.api.connections import SOCIAL_LOGIN
 from sandbox.api.control import OUTBOUND
 from sandbox.config import Settings
 from sandbox.http.server import Running, start
@@ -190,7 +191,7 @@ class SandboxHandle:
         identity: str | None = None,
         *,
         user: str | None = None,
-        service: str = "social_login",
+        service: str = SOCIAL_LOGIN,
     ) -> dict[str, Any]:
         """A Social Login connection, as a person allowing the consent page makes it (a new
         identity of a new user when ``identity`` is None): what ``GET /connections/<token>.json``
